@@ -3,7 +3,34 @@
 //! XMPP without I/O: state machines that consume bytes and produce events
 //! and bytes. Sockets, TLS handshakes, DNS and clocks stay with the host
 //! application, which drives the machines from its own event loop.
+//!
+//! The layers, bottom to top:
+//!
+//! * [`xml`]: the XML stream framer (RFC 6120 §11 restricted XML,
+//!   incremental, bounded), the element tree and the writer.
+//! * [`stream`]: stream headers and stream errors.
+//!
+//! ```
+//! use xmpp_proto::xml::{Framer, FrameEvent};
+//!
+//! let mut framer = Framer::new(Default::default());
+//! framer.feed(b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
+//!     xmlns:stream='http://etherx.jabber.org/streams' to='example.com' version='1.0'>\
+//!     <message to='juliet@example.com'><body>hi &amp; bye</body></message>");
+//! let mut stanzas = 0;
+//! while let Some(event) = framer.next_event().unwrap() {
+//!     if let FrameEvent::Element(el) = event {
+//!         assert_eq!(el.name(), "message");
+//!         assert_eq!(el.get_child("body", "jabber:client").unwrap().text(), "hi & bye");
+//!         stanzas += 1;
+//!     }
+//! }
+//! assert_eq!(stanzas, 1);
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod ns;
 pub mod random;
+pub mod stream;
+pub mod xml;

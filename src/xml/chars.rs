@@ -1,0 +1,92 @@
+//! Character classes of XML 1.0 (Fifth Edition) §2.2 and §2.3.
+
+/// `Char` of XML 1.0 §2.2: what may appear in a document at all.
+#[inline]
+pub(crate) fn is_xml_char(c: u32) -> bool {
+    matches!(c, 0x9 | 0xA | 0xD | 0x20..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF)
+}
+
+/// `NameStartChar` of XML 1.0 §2.3, without `:` (names are namespace
+/// NCNames here: the colon separates prefix and local part).
+#[inline]
+pub(crate) fn is_name_start_char(c: char) -> bool {
+    matches!(c,
+        'A'..='Z' | '_' | 'a'..='z'
+        | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}'
+        | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}' | '\u{200C}'..='\u{200D}'
+        | '\u{2070}'..='\u{218F}' | '\u{2C00}'..='\u{2FEF}' | '\u{3001}'..='\u{D7FF}'
+        | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}' | '\u{10000}'..='\u{EFFFF}')
+}
+
+/// `NameChar` of XML 1.0 §2.3, without `:`.
+#[inline]
+pub(crate) fn is_name_char(c: char) -> bool {
+    is_name_start_char(c)
+        || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+}
+
+/// Whether `s` is an `NCName` (XML Namespaces §3): a name without colon.
+pub(crate) fn is_ncname(s: &str) -> bool {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) if is_name_start_char(c) => chars.all(is_name_char),
+        _ => false,
+    }
+}
+
+/// Whether the byte is XML whitespace (`S` of XML 1.0 §2.3).
+#[inline]
+pub(crate) fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// The first character of valid UTF-8 `s` that is not an XML `Char`.
+///
+/// Works on bytes: in UTF-8 the only non-`Char` code points are the C0
+/// controls other than tab, LF and CR (single bytes below 0x20) and
+/// U+FFFE/U+FFFF (`EF BF BE`, `EF BF BF`); surrogates cannot be encoded.
+#[inline]
+pub(crate) fn find_illegal_char(s: &[u8]) -> Option<u32> {
+    for (i, &b) in s.iter().enumerate() {
+        if b < 0x20 {
+            if !matches!(b, b'\t' | b'\n' | b'\r') {
+                return Some(u32::from(b));
+            }
+        } else if b == 0xEF
+            && s.get(i + 1) == Some(&0xBF)
+            && matches!(s.get(i + 2), Some(0xBE) | Some(0xBF))
+        {
+            return Some(if s[i + 2] == 0xBE { 0xFFFE } else { 0xFFFF });
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(is_ncname("message"));
+        assert!(is_ncname("_x-1.2"));
+        assert!(is_ncname("héllo"));
+        assert!(!is_ncname(""));
+        assert!(!is_ncname("1abc"));
+        assert!(!is_ncname("a:b"));
+        assert!(!is_ncname("-a"));
+        assert!(!is_ncname("a b"));
+    }
+
+    #[test]
+    fn illegal_chars() {
+        assert_eq!(find_illegal_char(b"ok\t\r\n"), None);
+        assert_eq!(find_illegal_char(b"a\x01"), Some(1));
+        assert_eq!(find_illegal_char("a\u{FFFE}".as_bytes()), Some(0xFFFE));
+        assert_eq!(find_illegal_char("a\u{FFFF}".as_bytes()), Some(0xFFFF));
+        assert_eq!(find_illegal_char("\u{FFFD}\u{EFFF}".as_bytes()), None);
+        assert!(!is_xml_char(0xFFFE));
+        assert!(!is_xml_char(0xD800));
+        assert!(is_xml_char(0x10FFFF));
+    }
+}
