@@ -14,7 +14,6 @@
 /// then with [`Limits::default`], and advertises `max_stanza_bytes` per
 /// XEP-0478.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct Limits {
     /// Bytes of one top-level element, from its `<` to its final `>`.
     /// Default 262,144 (256 KiB, Prosody's c2s default).

@@ -58,6 +58,7 @@ pub enum WriteError {
 #[derive(Debug, Clone, Default)]
 pub struct Writer {
     scope: Scope,
+    standalone: bool,
 }
 
 struct OpenTag<'a> {
@@ -69,16 +70,23 @@ struct OpenTag<'a> {
 }
 
 impl Writer {
-    /// A writer for elements that stand alone: the root declares its
-    /// namespace.
+    /// A writer for elements that stand alone: the root always declares
+    /// its namespace (`xmlns=''` for none), so the output means the same
+    /// wherever it is embedded.
     pub fn standalone() -> Writer {
-        Writer::default()
+        Writer {
+            scope: Scope::default(),
+            standalone: true,
+        }
     }
 
     /// A writer for top-level elements of a stream whose header declared
     /// `scope` (see [`StreamHeader::scope`](crate::stream::StreamHeader::scope)).
     pub fn new(scope: Scope) -> Writer {
-        Writer { scope }
+        Writer {
+            scope,
+            standalone: false,
+        }
     }
 
     /// The namespace context elements are written in.
@@ -106,7 +114,14 @@ impl Writer {
             .iter()
             .map(|(p, n)| (Cow::Borrowed(p.as_str()), n.as_str()))
             .collect();
-        let mut default_ns: &str = &self.scope.default_ns;
+        // A standalone root must declare its namespace whatever it is:
+        // start from a default that no namespace equals (NUL is not an
+        // XML character).
+        let mut default_ns: &str = if self.standalone {
+            "\0"
+        } else {
+            &self.scope.default_ns
+        };
         let mut stack: Vec<OpenTag<'_>> = Vec::new();
         let mut generated = 0usize;
         out.reserve(tree.buf.len() + 16 * (last - first) as usize);
