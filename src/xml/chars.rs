@@ -45,9 +45,34 @@ pub(crate) fn is_space(b: u8) -> bool {
 /// Works on bytes: in UTF-8 the only non-`Char` code points are the C0
 /// controls other than tab, LF and CR (single bytes below 0x20) and
 /// U+FFFE/U+FFFF (`EF BF BE`, `EF BF BF`); surrogates cannot be encoded.
+/// Blocks of 32 bytes are screened branch-free first (the compiler turns
+/// that into vector code); only a block with a suspect byte is examined.
 #[inline]
 pub(crate) fn find_illegal_char(s: &[u8]) -> Option<u32> {
-    for (i, &b) in s.iter().enumerate() {
+    const BLOCK: usize = 32;
+    let mut start = 0;
+    for block in s.chunks(BLOCK) {
+        let mut suspect = 0u8;
+        for &b in block {
+            let control =
+                (b < 0x20) as u8 & (b != b'\t') as u8 & (b != b'\n') as u8 & (b != b'\r') as u8;
+            suspect |= control | (b == 0xEF) as u8;
+        }
+        if suspect != 0 {
+            if let Some(c) = examine(s, start, start + block.len()) {
+                return Some(c);
+            }
+        }
+        start += block.len();
+    }
+    None
+}
+
+/// The slow path of [`find_illegal_char`] over `s[from..to]` (looking past
+/// `to` for the rest of a three-byte sequence).
+fn examine(s: &[u8], from: usize, to: usize) -> Option<u32> {
+    for i in from..to {
+        let b = s[i];
         if b < 0x20 {
             if !matches!(b, b'\t' | b'\n' | b'\r') {
                 return Some(u32::from(b));
@@ -85,6 +110,15 @@ mod tests {
         assert_eq!(find_illegal_char("a\u{FFFE}".as_bytes()), Some(0xFFFE));
         assert_eq!(find_illegal_char("a\u{FFFF}".as_bytes()), Some(0xFFFF));
         assert_eq!(find_illegal_char("\u{FFFD}\u{EFFF}".as_bytes()), None);
+        // Across block boundaries and at the ends of blocks.
+        for at in 28..36 {
+            let mut v = vec![b'a'; 64];
+            v.splice(at..at + 3, "\u{FFFF}".bytes());
+            assert_eq!(find_illegal_char(&v), Some(0xFFFF), "at {at}");
+            let mut v = vec![b'a'; 64];
+            v[at] = 0x1B;
+            assert_eq!(find_illegal_char(&v), Some(0x1B), "at {at}");
+        }
         assert!(!is_xml_char(0xFFFE));
         assert!(!is_xml_char(0xD800));
         assert!(is_xml_char(0x10FFFF));

@@ -50,6 +50,16 @@ struct Open {
     bindings: u32,
 }
 
+/// Where the text of the current run is.
+#[derive(Debug, Clone, Copy)]
+enum TextRun {
+    None,
+    /// One source range that needs no decoding.
+    Raw(Span),
+    /// Decoded text appended to the buffer from this offset on.
+    Appended(usize),
+}
+
 /// Size hints from the framer, so that the buffers are allocated once.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Hints {
@@ -121,9 +131,41 @@ struct Parser<'a> {
     limits: &'a Limits,
     el: Element,
     scratch: &'a mut Scratch,
-    /// Start in `el.buf` of the text run being collected, if any.
-    text_start: Option<usize>,
+    /// The text run being collected.
+    run: TextRun,
+    /// The index of the stream's default namespace once interned.
+    scope_default: Option<u32>,
 }
+
+const NAME: u8 = 0;
+const STOP: u8 = 1;
+const COLON: u8 = 2;
+const NON_ASCII: u8 = 3;
+const INVALID: u8 = 4;
+
+/// How [`Parser::qname`] treats each byte: ASCII name characters, the
+/// bytes that end a name, the colon, UTF-8 bytes of non-ASCII characters
+/// (checked per character afterwards), and everything else.
+const NAME_BYTES: [u8; 256] = {
+    let mut t = [INVALID; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.' {
+            NAME
+        } else if matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'/' | b'>' | b'=') {
+            STOP
+        } else if b == b':' {
+            COLON
+        } else if b >= 0x80 {
+            NON_ASCII
+        } else {
+            INVALID
+        };
+        i += 1;
+    }
+    t
+};
 
 /// Longest entity name looked at when searching for the closing `;`.
 const MAX_REFERENCE: usize = 64;
@@ -147,15 +189,19 @@ impl<'a> Parser<'a> {
         scratch.raw_attrs.clear();
         scratch.bindings.clear();
         scratch.open.clear();
-        // Decoded text and names never take more room than their source;
-        // the inherited namespaces are the only additions.
+        // The buffer starts as a copy of the source: names, and values and
+        // text that need no decoding, are spans of it. Decoded strings and
+        // inherited namespaces are appended; the reserve covers them unless
+        // a stanza is mostly references.
         let extra =
             scope.default_ns.len() + scope.prefixes.iter().map(|(_, n)| n.len()).sum::<usize>();
+        let mut buf = String::with_capacity(src.len() + src.len() / 2 + extra);
+        buf.push_str(text);
         let el = Element {
-            buf: String::with_capacity(src.len() + extra),
+            buf,
             nodes: Vec::with_capacity(hints.elements * 2 + 1),
             attrs: Vec::with_capacity(hints.attributes),
-            nss: Vec::with_capacity(2),
+            nss: Vec::with_capacity(4),
             checked: true,
         };
         Ok(Parser {
@@ -166,7 +212,8 @@ impl<'a> Parser<'a> {
             limits,
             el,
             scratch,
-            text_start: None,
+            run: TextRun::None,
+            scope_default: None,
         })
     }
 
@@ -252,16 +299,16 @@ impl<'a> Parser<'a> {
         let mut ascii = true;
         while self.pos < bytes.len() {
             let b = bytes[self.pos];
-            match b {
-                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'-' | b'.' => {}
-                b':' => {
+            match NAME_BYTES[b as usize] {
+                NAME => {}
+                STOP => break,
+                COLON => {
                     if colon.is_some() {
                         return Err(err("more than one colon in a name"));
                     }
                     colon = Some((self.pos - start) as u32);
                 }
-                b' ' | b'\t' | b'\n' | b'\r' | b'/' | b'>' | b'=' => break,
-                0x80.. => ascii = false,
+                NON_ASCII => ascii = false,
                 _ => return Err(err("invalid character in a name")),
             }
             self.pos += 1;
@@ -465,8 +512,7 @@ impl<'a> Parser<'a> {
         let ns = if uri.is_empty() {
             NO_NS
         } else {
-            let uri = uri.to_owned();
-            self.intern(&uri)
+            self.intern_span(value)
         };
         self.scratch.bindings.push(Binding { prefix, ns });
         Ok(())
@@ -474,6 +520,18 @@ impl<'a> Parser<'a> {
 
     fn intern(&mut self, uri: &str) -> u32 {
         self.el.intern_ns(uri)
+    }
+
+    /// Interns a namespace that is already in the element buffer (a
+    /// declaration's value), without copying it again.
+    fn intern_span(&mut self, value: Span) -> u32 {
+        let el = &mut self.el;
+        let uri = &el.buf[value.range()];
+        if let Some(i) = el.nss.iter().position(|s| &el.buf[s.range()] == uri) {
+            return i as u32;
+        }
+        el.nss.push(value);
+        (el.nss.len() - 1) as u32
     }
 
     /// The namespace index for `prefix` (`None`: the default namespace).
@@ -494,10 +552,13 @@ impl<'a> Parser<'a> {
         // Not declared in the element: inherited from the stream header.
         let scope = self.scope;
         match p {
-            None => Ok(if scope.default_ns.is_empty() {
-                NO_NS
-            } else {
-                self.intern(&scope.default_ns)
+            None => Ok(match self.scope_default {
+                Some(i) => i,
+                None => {
+                    let i = self.intern(&scope.default_ns);
+                    self.scope_default = Some(i);
+                    i
+                }
             }),
             Some(p) => match scope.prefixes.iter().find(|(sp, _)| sp == p) {
                 Some((_, uri)) => Ok(self.intern(uri)),
@@ -506,10 +567,13 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// The span of a source range: the buffer begins with the source.
+    #[inline]
     fn copy_src(&mut self, (s, e): (u32, u32)) -> Span {
-        let start = self.el.buf.len();
-        self.el.buf.push_str(&self.text[s as usize..e as usize]);
-        span(start, (e - s) as usize)
+        Span {
+            start: s,
+            len: e - s,
+        }
     }
 
     /// Reads a quoted attribute value, decoding references and normalizing
@@ -530,11 +594,15 @@ impl<'a> Parser<'a> {
             return Err(Error::LimitExceeded(Limit::TextBytes));
         }
         let raw = &self.text[from..to];
-        if !raw
-            .bytes()
-            .any(|b| matches!(b, b'&' | b'<' | b'\t' | b'\n' | b'\r'))
-        {
-            self.el.buf.push_str(raw);
+        // Most values need no decoding: screen them branch-free (tab, LF
+        // and CR are the only bytes below 0x20 left after the character
+        // check).
+        let special = raw.bytes().fold(0u8, |acc, b| {
+            acc | (b < 0x20) as u8 | (b == b'&') as u8 | (b == b'<') as u8
+        });
+        if special == 0 {
+            self.pos = to + 1;
+            return Ok(span(from, len));
         } else {
             let mut i = from;
             let mut run = from;
@@ -626,13 +694,14 @@ impl<'a> Parser<'a> {
             return Ok(());
         }
         let to = from + len;
-        if self.text_start.is_none() {
-            self.text_start = Some(self.el.buf.len());
-        }
+        let Some(first) = memchr::memchr3(b'&', b'\r', b']', &self.src[from..to]) else {
+            self.pos = to;
+            return self.raw_text(from, to);
+        };
+        self.appending();
         let mut run = from;
-        let mut i = from;
-        while let Some(k) = memchr::memchr3(b'&', b'\r', b']', &self.src[i..to]) {
-            i += k;
+        let mut i = from + first;
+        loop {
             match self.src[i] {
                 b'&' => {
                     self.el.buf.push_str(&self.text[run..i]);
@@ -655,10 +724,40 @@ impl<'a> Parser<'a> {
                     i += 1;
                 }
             }
+            match memchr::memchr3(b'&', b'\r', b']', &self.src[i..to]) {
+                Some(k) => i += k,
+                None => break,
+            }
         }
         self.el.buf.push_str(&self.text[run..to]);
         self.pos = to;
         Ok(())
+    }
+
+    /// Adds source bytes that need no decoding to the text run.
+    fn raw_text(&mut self, from: usize, to: usize) -> Result<(), Error> {
+        match self.run {
+            TextRun::None => self.run = TextRun::Raw(span(from, to - from)),
+            _ => {
+                self.appending();
+                self.el.buf.push_str(&self.text[from..to]);
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes the text run one that is appended to the buffer (moving a
+    /// raw span there first), so that decoded text can follow it.
+    fn appending(&mut self) {
+        match self.run {
+            TextRun::Appended(_) => {}
+            TextRun::None => self.run = TextRun::Appended(self.el.buf.len()),
+            TextRun::Raw(s) => {
+                let start = self.el.buf.len();
+                self.el.buf.extend_from_within(s.range());
+                self.run = TextRun::Appended(start);
+            }
+        }
     }
 
     /// Reads a CDATA section at `pos` into the current text run.
@@ -668,9 +767,11 @@ impl<'a> Parser<'a> {
             return Err(err("unterminated CDATA section"));
         };
         let to = from + len;
-        if self.text_start.is_none() {
-            self.text_start = Some(self.el.buf.len());
+        self.pos = to + 3;
+        if memchr::memchr(b'\r', &self.src[from..to]).is_none() {
+            return self.raw_text(from, to);
         }
+        self.appending();
         let mut run = from;
         let mut i = from;
         while let Some(k) = memchr::memchr(b'\r', &self.src[i..to]) {
@@ -684,16 +785,17 @@ impl<'a> Parser<'a> {
             run = i;
         }
         self.el.buf.push_str(&self.text[run..to]);
-        self.pos = to + 3;
         Ok(())
     }
 
     /// Ends the current text run, adding a text node if it has any text.
     fn flush_text(&mut self) -> Result<(), Error> {
-        let Some(start) = self.text_start.take() else {
-            return Ok(());
+        let text = match std::mem::replace(&mut self.run, TextRun::None) {
+            TextRun::None => return Ok(()),
+            TextRun::Raw(s) => s,
+            TextRun::Appended(start) => span(start, self.el.buf.len() - start),
         };
-        let len = self.el.buf.len() - start;
+        let len = text.len as usize;
         if len == 0 {
             return Ok(());
         }
@@ -705,7 +807,7 @@ impl<'a> Parser<'a> {
         }
         let idx = self.el.nodes.len() as u32;
         self.el.nodes.push(Node {
-            name: span(start, len),
+            name: text,
             ns: TEXT,
             attr_start: 0,
             attr_end: 0,
@@ -716,6 +818,29 @@ impl<'a> Parser<'a> {
 
     fn end_tag(&mut self) -> Result<(), Error> {
         self.pos += 2;
+        // Usually the end tag repeats the open name byte for byte: compare
+        // instead of reading a name.
+        if let Some(open) = self.scratch.open.last().copied() {
+            let name = &self.src[open.qname.0 as usize..open.qname.1 as usize];
+            let after = self.pos + name.len();
+            if self.src[self.pos..].starts_with(name)
+                && matches!(
+                    self.src.get(after),
+                    Some(b'>' | b' ' | b'\t' | b'\n' | b'\r')
+                )
+            {
+                self.pos = after;
+                self.skip_space();
+                if self.peek() != Some(b'>') {
+                    return Err(err("expected '>' in an end tag"));
+                }
+                self.pos += 1;
+                self.scratch.open.pop();
+                self.el.nodes[open.node as usize].end = self.el.nodes.len() as u32;
+                self.scratch.bindings.truncate(open.bindings as usize);
+                return Ok(());
+            }
+        }
         let (qname, _) = self.qname()?;
         self.skip_space();
         if self.peek() != Some(b'>') {

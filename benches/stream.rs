@@ -1,0 +1,166 @@
+//! Reading a realistic client-to-server stream, fed in 4096-byte chunks:
+//! this crate (frame + element tree per stanza) against quick-xml's raw
+//! tokenizer (no tree: the ceiling of a tokenizer-based design) and the
+//! xmpp-rs parser stack (rxml + minidom, as tokio-xmpp builds stanzas).
+//!
+//! `cargo bench --bench stream` prints a summary table (median of 7 runs,
+//! allocations counted by a counting allocator) and then criterion's
+//! measurements. `cargo bench --bench stream -- --summary` prints only the
+//! table, `--row N` only its row N (for profiling).
+
+use std::hint::black_box;
+use std::io::BufReader;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput};
+
+#[path = "support/alloc.rs"]
+mod alloc;
+#[path = "support/corpus.rs"]
+mod corpus;
+
+#[global_allocator]
+static ALLOC: alloc::Counting = alloc::Counting;
+
+const CHUNK: usize = 4096;
+const TARGET_BYTES: usize = 24 << 20;
+
+/// This crate: the framer and one `Element` per top-level element.
+fn xmpp_proto(data: &[u8]) -> usize {
+    use xmpp_proto::xml::{FrameEvent, Framer, Limits};
+    let mut framer = Framer::new(Limits::default());
+    let mut n = 0;
+    for chunk in data.chunks(CHUNK) {
+        let mut input = chunk;
+        while let Some(ev) = framer.next_event(&mut input).expect("valid stream") {
+            if let FrameEvent::Element(el) = ev {
+                black_box(&el);
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+/// quick-xml tokenizing from a 4 KiB buffered reader, no tree.
+fn quick_xml_raw(data: &[u8]) -> usize {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_reader(BufReader::with_capacity(CHUNK, data));
+    let mut buf = Vec::with_capacity(CHUNK);
+    let mut depth = 0usize;
+    let mut n = 0;
+    loop {
+        match reader.read_event_into(&mut buf).expect("valid stream") {
+            Event::Start(_) => depth += 1,
+            Event::End(_) => {
+                depth -= 1;
+                if depth == 1 {
+                    n += 1;
+                }
+            }
+            Event::Empty(_) if depth == 1 => n += 1,
+            Event::Eof => break,
+            ev => {
+                black_box(&ev);
+            }
+        }
+        buf.clear();
+    }
+    n
+}
+
+/// rxml's incremental parser feeding minidom's tree builder; each
+/// completed top-level element is taken off the stream root.
+fn rxml_minidom(data: &[u8]) -> usize {
+    use rxml::Parse;
+    use rxml::error::EndOrError;
+    let mut parser = rxml::RawParser::new();
+    let mut tree = minidom::tree_builder::TreeBuilder::new();
+    let mut n = 0;
+    for chunk in data.chunks(CHUNK) {
+        let mut input = chunk;
+        loop {
+            match parser.parse(&mut input, false) {
+                Ok(Some(ev)) => {
+                    let foot = matches!(ev, rxml::RawEvent::ElementFoot(_));
+                    tree.process_event(ev).expect("valid tree");
+                    if foot && tree.depth() == 1 {
+                        let el = tree.unshift_child().expect("a child");
+                        black_box(&el);
+                        n += 1;
+                    }
+                }
+                Ok(None) => break,
+                Err(EndOrError::NeedMoreData) => break,
+                Err(e) => panic!("rxml: {e:?}"),
+            }
+        }
+    }
+    n
+}
+
+type Row = (&'static str, fn(&[u8]) -> usize);
+
+const ROWS: [Row; 3] = [
+    ("xmpp-proto (framer + tree)", xmpp_proto),
+    ("quick-xml 0.42 (tokens only)", quick_xml_raw),
+    ("rxml 0.14 + minidom 0.19", rxml_minidom),
+];
+
+fn summary(data: &[u8], stanzas: usize) {
+    println!(
+        "stream: {:.1} MB, {} top-level elements ({} bytes each on average), {}-byte chunks",
+        data.len() as f64 / 1e6,
+        stanzas,
+        data.len() / stanzas,
+        CHUNK
+    );
+    println!("| parser | MB/s | stanzas/s | allocations/stanza | bytes allocated/stanza |");
+    println!("|---|---:|---:|---:|---:|");
+    let only: Option<usize> = std::env::args()
+        .skip_while(|a| a != "--row")
+        .nth(1)
+        .and_then(|v| v.parse().ok());
+    for (i, (name, f)) in ROWS.into_iter().enumerate() {
+        if only.is_some_and(|o| o != i) {
+            continue;
+        }
+        let (n, allocs, bytes) = alloc::count(|| f(data));
+        assert_eq!(n, stanzas, "{name} counted {n} elements");
+        let mut times: Vec<Duration> = (0..7)
+            .map(|_| {
+                let t = Instant::now();
+                black_box(f(black_box(data)));
+                t.elapsed()
+            })
+            .collect();
+        times.sort();
+        let median = times[times.len() / 2].as_secs_f64();
+        println!(
+            "| {name} | {:.0} | {:.0} | {:.1} | {:.0} |",
+            data.len() as f64 / 1e6 / median,
+            stanzas as f64 / median,
+            allocs as f64 / stanzas as f64,
+            bytes as f64 / stanzas as f64
+        );
+    }
+}
+
+fn main() {
+    let (data, stanzas) = corpus::generate(TARGET_BYTES);
+    summary(&data, stanzas);
+    if std::env::args().any(|a| a == "--summary") {
+        return;
+    }
+    let mut c = Criterion::default()
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(8))
+        .configure_from_args();
+    let mut group = c.benchmark_group("c2s-stream");
+    group.throughput(Throughput::Bytes(data.len() as u64));
+    for (name, f) in ROWS {
+        group.bench_function(name, |b| b.iter(|| f(black_box(&data))));
+    }
+    group.finish();
+    c.final_summary();
+}
