@@ -172,6 +172,7 @@ pub struct Framer {
     /// The header's qualified name, which `</...>` must repeat.
     stream_qname: String,
     in_whitespace: bool,
+    item_bytes: usize,
     error: Option<Error>,
     consumed: u64,
     scratch: Scratch,
@@ -189,6 +190,7 @@ impl Framer {
             scope: Scope::default(),
             stream_qname: String::new(),
             in_whitespace: false,
+            item_bytes: 0,
             error: None,
             consumed: 0,
             scratch: Scratch::default(),
@@ -231,6 +233,12 @@ impl Framer {
     /// Total bytes consumed from all input so far.
     pub fn consumed(&self) -> u64 {
         self.consumed
+    }
+
+    /// The size on the wire of the item last returned (the header, an
+    /// element or the closing tag): from its `<` to its `>`.
+    pub fn item_bytes(&self) -> usize {
+        self.item_bytes
     }
 
     /// Whether the peer closed its stream.
@@ -381,6 +389,7 @@ impl Framer {
 
     /// Turns a complete item into an event (`None` for the declaration).
     fn complete(&mut self, item: &[u8], scan: Scan) -> Result<Option<FrameEvent>, Error> {
+        self.item_bytes = item.len();
         match scan.kind {
             Kind::XmlDeclaration => {
                 check_declaration(item)?;
