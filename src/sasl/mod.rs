@@ -112,6 +112,8 @@ mod client;
 pub mod credentials;
 mod error;
 mod external;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod mechanism;
 mod plain;
 pub mod saslprep;
