@@ -739,7 +739,7 @@ fn server_rejects_bad_client_final() {
         ),
         (format!("c=biws,r={n}"), Error::MissingAttribute('p')),
         (
-            format!("c=biws,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts="),
+            "c=biws,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=".to_owned(),
             Error::MissingAttribute('r'),
         ),
         (

@@ -357,10 +357,10 @@ impl Client {
     /// [`ClientCredentials::with_cache`], updated after a verified SCRAM
     /// exchange.
     pub fn take_cache(&mut self) -> Option<SaltedPasswordCache> {
-        if let Inner::Scram(s) = &mut self.inner {
-            if let Some(c) = s.take_cache() {
-                return Some(c);
-            }
+        if let Inner::Scram(s) = &mut self.inner
+            && let Some(c) = s.take_cache()
+        {
+            return Some(c);
         }
         self.cache.take()
     }

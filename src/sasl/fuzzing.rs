@@ -65,9 +65,10 @@ fn split(data: &[u8]) -> (&[u8], Option<&[u8]>) {
 }
 
 fn config() -> ServerConfig {
-    let mut c = ServerConfig::default();
-    c.mechanisms = Mechanism::ALL.to_vec();
-    c
+    ServerConfig {
+        mechanisms: Mechanism::ALL.to_vec(),
+        ..ServerConfig::default()
+    }
 }
 
 /// SCRAM server. The first byte selects the mechanism (low three bits,
@@ -140,9 +141,11 @@ pub fn anonymous_server(data: &[u8]) -> Result<Option<Authenticated>, Error> {
 /// iteration range of 1–64 (to keep runs fast); `data` is server-first,
 /// `\n`, server-final. Returns whether the server was verified.
 pub fn scram_client(data: &[u8]) -> Result<bool, Error> {
-    let mut cfg = ClientConfig::default();
-    cfg.min_iterations = 1;
-    cfg.max_iterations = 64;
+    let cfg = ClientConfig {
+        min_iterations: 1,
+        max_iterations: 64,
+        ..ClientConfig::default()
+    };
     let sel = Selection::new(Mechanism::ScramSha256, ChannelBindingChoice::Unsupported);
     let mut client = Client::new(
         &sel,

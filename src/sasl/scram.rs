@@ -760,10 +760,9 @@ impl ScramClient {
         }
         if let (Some(expected), Some(h)) =
             (&self.p.downgrade_hash, ext.iter().find(|a| a.key == b'h'))
+            && expected.as_bytes() != h.value.as_bytes()
         {
-            if expected.as_bytes() != h.value.as_bytes() {
-                return Err(Error::DowngradeHashMismatch);
-            }
+            return Err(Error::DowngradeHashMismatch);
         }
 
         let hash = self.p.hash;
