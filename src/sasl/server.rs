@@ -348,9 +348,12 @@ impl Server {
     }
 
     /// Resumes after [`ServerOutput::NeedCredentials`]. `None` means the
-    /// user is unknown: SCRAM then carries on with a decoy salt and fails
-    /// at the proof, so that a client cannot tell unknown users from wrong
-    /// passwords (RFC 5802 §9).
+    /// user is unknown: SCRAM then carries on with a decoy record and fails
+    /// at the proof, so that a single attempt cannot tell unknown users
+    /// from wrong passwords (RFC 5802 §9). The decoy uses
+    /// [`ServerConfig::iterations`], so real records should use the same
+    /// count; its salt is fresh per attempt, so a client that tries twice
+    /// can still notice that the salt changes.
     pub fn provide_credentials(
         &mut self,
         credentials: Option<Credentials>,
