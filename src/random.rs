@@ -66,11 +66,7 @@ mod tests {
 
     #[test]
     fn seeded_is_deterministic_and_seed_dependent() {
-        let (mut a, mut b, mut c) = (
-            SeededRandom::new(1),
-            SeededRandom::new(1),
-            SeededRandom::new(2),
-        );
+        let (mut a, mut b, mut c) = (SeededRandom::new(1), SeededRandom::new(1), SeededRandom::new(2));
         let (mut x, mut y, mut z) = ([0u8; 21], [0u8; 21], [0u8; 21]);
         a.fill(&mut x);
         b.fill(&mut y);
