@@ -9,6 +9,7 @@
 //! * [`xml`]: the XML stream framer (RFC 6120 §11 restricted XML,
 //!   incremental, bounded), the element tree and the writer.
 //! * [`stream`]: stream headers and stream errors.
+//! * [`sasl`]: SASL mechanisms, client and server, without XML.
 //!
 //! ```
 //! use xmpp_proto::xml::{Framer, FrameEvent};
@@ -32,5 +33,6 @@
 
 pub mod ns;
 pub mod random;
+pub mod sasl;
 pub mod stream;
 pub mod xml;

@@ -1,0 +1,367 @@
+//! The client side: choosing a mechanism and running one exchange.
+//!
+//! Implements the initiating entity's part of RFC 6120 §6.4 (initial
+//! response, challenges, success with additional data) and the client
+//! policy of RFC 5802 §9 (iteration count bounds) and RFC 6120 §6.4.1
+//! (no PLAIN without TLS unless configured). Sending `<abort/>` after an
+//! error, and the base64 wrapping of RFC 6120 §6.4.2, are the stream
+//! layer's.
+
+use std::fmt;
+
+use zeroize::Zeroizing;
+
+use super::channel_binding::{ChannelBindingType, TlsInfo};
+use super::credentials::{MIN_ITERATIONS, SaltedPasswordCache};
+use super::mechanism::{ChannelBindingChoice, DEFAULT_PREFERENCE, Selection, select};
+use super::scram::{ScramClient, ScramClientParams, downgrade_protection_hash};
+use super::{Error, Mechanism, anonymous, external, plain};
+use crate::random::Random;
+
+/// Client policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// Mechanisms the client may use, most preferred first. Defaults to
+    /// [`DEFAULT_PREFERENCE`]; put [`Mechanism::External`] first to log in
+    /// with a client certificate, or use only [`Mechanism::Anonymous`].
+    pub preference: Vec<Mechanism>,
+    /// Use PLAIN on unencrypted streams (RFC 4616 §4 advises against it).
+    pub allow_plain_without_tls: bool,
+    /// Smallest SCRAM iteration count accepted (RFC 5802 §5.1, RFC 7677
+    /// §4: 4096).
+    pub min_iterations: u32,
+    /// Largest SCRAM iteration count accepted, so that a hostile server
+    /// cannot make the client spin (RFC 5802 §9).
+    pub max_iterations: u32,
+    /// Largest server message accepted, in bytes.
+    pub max_message_len: usize,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            preference: DEFAULT_PREFERENCE.to_vec(),
+            allow_plain_without_tls: false,
+            min_iterations: MIN_ITERATIONS,
+            max_iterations: 1_000_000,
+            max_message_len: 16 * 1024,
+        }
+    }
+}
+
+impl ClientConfig {
+    /// Picks the mechanism to use from the names the server `offered`.
+    ///
+    /// `server_bindings` are the binding type names the server advertised
+    /// per XEP-0440, or `None` if it did not. `tls` says whether the stream
+    /// is encrypted and which binding data the host can supply (a rustls
+    /// host: `tls-exporter` and `tls-server-end-point`, never
+    /// `tls-unique`).
+    ///
+    /// `-PLUS` mechanisms are preferred when a binding type is usable: with
+    /// XEP-0440 the host's most preferred type the server lists, without
+    /// it the host's first type. The GS2 flag follows RFC 5802 §6: `y` when
+    /// the client could bind but the server offered no `-PLUS` mechanism.
+    /// Returns `None` when nothing acceptable is offered.
+    pub fn select<S: AsRef<str>>(
+        &self,
+        offered: &[S],
+        server_bindings: Option<&[S]>,
+        tls: &TlsInfo,
+    ) -> Option<Selection> {
+        select(
+            &self.preference,
+            self.allow_plain_without_tls,
+            offered,
+            server_bindings,
+            tls,
+        )
+    }
+}
+
+/// What the client authenticates with.
+pub struct ClientCredentials {
+    authcid: Option<String>,
+    password: Option<Zeroizing<String>>,
+    authzid: Option<String>,
+    trace: Option<String>,
+    cache: Option<SaltedPasswordCache>,
+}
+
+impl ClientCredentials {
+    /// A user name (the localpart of the JID for XMPP, RFC 6120 §6.3.8)
+    /// and password, for PLAIN and SCRAM.
+    pub fn password(authcid: impl Into<String>, password: impl Into<String>) -> Self {
+        Self {
+            authcid: Some(authcid.into()),
+            password: Some(Zeroizing::new(password.into())),
+            authzid: None,
+            trace: None,
+            cache: None,
+        }
+    }
+
+    /// No credentials of its own, for EXTERNAL (the TLS client certificate
+    /// authenticates) and ANONYMOUS.
+    pub fn none() -> Self {
+        Self {
+            authcid: None,
+            password: None,
+            authzid: None,
+            trace: None,
+            cache: None,
+        }
+    }
+
+    /// Requests to act as `authzid` (a bare JID for XMPP, RFC 6120 §6.3.8).
+    pub fn with_authzid(mut self, authzid: impl Into<String>) -> Self {
+        self.authzid = Some(authzid.into());
+        self
+    }
+
+    /// The ANONYMOUS trace (RFC 4505 §2), at most 255 characters.
+    pub fn with_trace(mut self, trace: impl Into<String>) -> Self {
+        self.trace = Some(trace.into());
+        self
+    }
+
+    /// A salted-password cache from an earlier connection of this account,
+    /// so that SCRAM can skip PBKDF2. Get it back with
+    /// [`Client::take_cache`].
+    pub fn with_cache(mut self, cache: SaltedPasswordCache) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+}
+
+impl fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("authcid", &self.authcid)
+            .field("authzid", &self.authzid)
+            .finish_non_exhaustive()
+    }
+}
+
+enum Inner {
+    /// PLAIN, EXTERNAL, ANONYMOUS: one message, then success.
+    Single {
+        message: Zeroizing<Vec<u8>>,
+        sent: bool,
+        done: bool,
+    },
+    Scram(Box<ScramClient>),
+}
+
+/// One SASL exchange on the client side.
+///
+/// Send [`initial_response`](Self::initial_response) in `<auth/>`, answer
+/// each `<challenge/>` with [`challenge`](Self::challenge), and check
+/// `<success/>` with [`success`](Self::success): only when it returns `Ok`
+/// is the server authenticated too. Any `Err` ends the exchange: send
+/// `<abort/>` if the server has not already answered with `<failure/>`.
+pub struct Client {
+    mechanism: Mechanism,
+    channel_binding: Option<ChannelBindingType>,
+    inner: Inner,
+    cache: Option<SaltedPasswordCache>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("mechanism", &self.mechanism)
+            .field("channel_binding", &self.channel_binding)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Prepares an exchange for a [`Selection`].
+    ///
+    /// For `-PLUS` mechanisms `tls` must hold the data of the selected
+    /// binding type. `rng` provides the SCRAM client nonce.
+    pub fn new(
+        selection: &Selection,
+        credentials: ClientCredentials,
+        tls: &TlsInfo,
+        config: &ClientConfig,
+        rng: &mut dyn Random,
+    ) -> Result<Self, Error> {
+        let m = selection.mechanism;
+        let ClientCredentials {
+            authcid,
+            password,
+            authzid,
+            trace,
+            cache,
+        } = credentials;
+        let single = |message: Zeroizing<Vec<u8>>| Inner::Single {
+            message,
+            sent: false,
+            done: false,
+        };
+        let mut channel_binding = None;
+        let mut cache = cache;
+        let inner = match m {
+            Mechanism::Plain => {
+                if !tls.active && !config.allow_plain_without_tls {
+                    return Err(Error::EncryptionRequired(m.name()));
+                }
+                let user = authcid.ok_or(Error::EmptyUsername)?;
+                let password = password.ok_or(Error::EmptyPassword)?;
+                single(plain::encode(authzid.as_deref(), &user, &password)?)
+            }
+            Mechanism::External => {
+                let msg = authzid.unwrap_or_default().into_bytes();
+                external::parse(&msg)?;
+                single(Zeroizing::new(msg))
+            }
+            Mechanism::Anonymous => single(Zeroizing::new(anonymous::encode(trace.as_deref())?)),
+            _ => {
+                let hash = m
+                    .scram_hash()
+                    .ok_or(Error::InvalidMechanism(m.name().to_owned()))?;
+                let binding = match selection.channel_binding {
+                    ChannelBindingChoice::Bound(t) if m.is_plus() => {
+                        channel_binding = Some(t);
+                        Some(tls.binding(t).cloned().ok_or_else(|| {
+                            Error::UnsupportedChannelBinding(t.as_str().to_owned())
+                        })?)
+                    }
+                    ChannelBindingChoice::Bound(_) => return Err(Error::ChannelBindingFlag),
+                    _ if m.is_plus() => return Err(Error::ChannelBindingFlag),
+                    _ => None,
+                };
+                let downgrade_hash = (!selection.offered.is_empty()).then(|| {
+                    downgrade_protection_hash(
+                        hash,
+                        &selection.offered,
+                        selection.server_channel_bindings.as_deref(),
+                    )
+                });
+                Inner::Scram(Box::new(ScramClient::new(
+                    ScramClientParams {
+                        hash,
+                        choice: selection.channel_binding,
+                        binding,
+                        username: authcid.ok_or(Error::EmptyUsername)?,
+                        password: password.ok_or(Error::EmptyPassword)?,
+                        authzid,
+                        min_iterations: config.min_iterations,
+                        max_iterations: config.max_iterations,
+                        max_len: config.max_message_len,
+                        downgrade_hash,
+                        cache: cache.take(),
+                    },
+                    rng,
+                )?))
+            }
+        };
+        Ok(Self {
+            mechanism: m,
+            channel_binding,
+            inner,
+            cache,
+        })
+    }
+
+    /// The mechanism of this exchange.
+    pub fn mechanism(&self) -> Mechanism {
+        self.mechanism
+    }
+
+    /// The channel binding type in use, for `-PLUS` mechanisms.
+    pub fn channel_binding(&self) -> Option<ChannelBindingType> {
+        self.channel_binding
+    }
+
+    /// Replaces the SCRAM client nonce. Only for reproducing published
+    /// test vectors: a fixed nonce voids SCRAM's replay protection.
+    #[doc(hidden)]
+    pub fn set_nonce_for_test_vectors(&mut self, nonce: &str) -> Result<(), Error> {
+        match &mut self.inner {
+            Inner::Scram(s) => s.set_nonce(nonce),
+            Inner::Single { .. } => {
+                Err(Error::UnexpectedInput("nonce for a mechanism without one"))
+            }
+        }
+    }
+
+    /// The initial response for `<auth/>`.
+    ///
+    /// Every mechanism here has one, so this returns `Some`; `None` would
+    /// mean "send `<auth/>` without content". `Some` of an empty vector
+    /// (EXTERNAL without authzid, ANONYMOUS without trace) must go on the
+    /// wire as `=` (RFC 6120 §6.4.2).
+    pub fn initial_response(&mut self) -> Result<Option<Vec<u8>>, Error> {
+        match &mut self.inner {
+            Inner::Single { message, sent, .. } => {
+                if *sent {
+                    return Err(Error::UnexpectedInput("initial response sent twice"));
+                }
+                *sent = true;
+                Ok(Some(message.to_vec()))
+            }
+            Inner::Scram(s) => s.initial_response().map(Some),
+        }
+    }
+
+    /// Answers a `<challenge/>`; returns the content of the `<response/>`.
+    pub fn challenge(&mut self, data: &[u8]) -> Result<Vec<u8>, Error> {
+        match &mut self.inner {
+            // A server that ignored the initial response asks with an empty
+            // challenge (RFC 4422 §3); no other challenge is defined.
+            Inner::Single {
+                message,
+                sent,
+                done,
+            } if data.is_empty() && !*done => {
+                *sent = true;
+                *done = true;
+                Ok(message.to_vec())
+            }
+            Inner::Single { .. } => Err(Error::UnexpectedInput("challenge")),
+            Inner::Scram(s) => {
+                let first = data.is_empty();
+                if first {
+                    // The server wants the client-first-message now.
+                    return s.initial_response();
+                }
+                s.challenge(data)
+            }
+        }
+    }
+
+    /// Handles `<success/>` with its additional data (`None` for an empty
+    /// element). For SCRAM this verifies the server signature
+    /// (RFC 5802 §3): a success without a valid one is an error.
+    pub fn success(&mut self, additional_data: Option<&[u8]>) -> Result<(), Error> {
+        match &mut self.inner {
+            Inner::Single { sent: true, .. } => Ok(()),
+            Inner::Single { .. } => Err(Error::UnexpectedInput(
+                "success before the message was sent",
+            )),
+            Inner::Scram(s) => {
+                let r = s.success(additional_data);
+                if let Some(c) = s.take_cache() {
+                    self.cache = Some(c);
+                }
+                r
+            }
+        }
+    }
+
+    /// Returns the salted-password cache passed in with
+    /// [`ClientCredentials::with_cache`], updated after a verified SCRAM
+    /// exchange.
+    pub fn take_cache(&mut self) -> Option<SaltedPasswordCache> {
+        if let Inner::Scram(s) = &mut self.inner
+            && let Some(c) = s.take_cache()
+        {
+            return Some(c);
+        }
+        self.cache.take()
+    }
+}

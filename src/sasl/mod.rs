@@ -1,0 +1,132 @@
+//! SASL authentication (RFC 4422, as profiled for XMPP by RFC 6120 §6),
+//! both sides, without I/O.
+//!
+//! # Scope
+//!
+//! Implemented: PLAIN (RFC 4616); SCRAM-SHA-1, SCRAM-SHA-256 and
+//! SCRAM-SHA-512 (RFC 5802, RFC 7677, and the same construction with
+//! SHA-512) with their `-PLUS` variants over `tls-exporter` (RFC 9266),
+//! `tls-server-end-point` and `tls-unique` (RFC 5929); EXTERNAL (RFC 4422
+//! App. A); ANONYMOUS (RFC 4505); SASLprep (RFC 4013); the failure
+//! conditions of RFC 6120 §6.5; the binding type negotiation of XEP-0440
+//! and the downgrade protection hash of XEP-0474.
+//!
+//! Not implemented here: the XML of RFC 6120 §6.4 (`<auth/>`,
+//! `<challenge/>`, …) and its base64 layer, which belong to the stream
+//! layer; security layers (RFC 4422 §3.7, unused by XMPP); SASL2
+//! (XEP-0388); DIGEST-MD5 and other mechanisms.
+//!
+//! # Shape
+//!
+//! Bytes go in, bytes and typed outcomes come out. A [`Client`] or
+//! [`Server`] holds the state of one exchange; [`Mechanism`] is only a
+//! name. Neither side does I/O, reads clocks or calls the operating
+//! system: randomness comes from a [`Random`](crate::random::Random)
+//! passed in, and the server asks the host for user records by pausing
+//! ([`ServerOutput::NeedCredentials`]) rather than calling back.
+//!
+//! # How a server stores credentials
+//!
+//! A server never needs passwords. At registration it derives one
+//! [`ScramCredentials`] record per hash it offers
+//! ([`ServerConfig::derive_credentials`] or
+//! [`ScramCredentials::generate`]): salt, iteration count, `StoredKey` and
+//! `ServerKey` (RFC 5802 §2.2, §3). It stores those fields
+//! ([`ScramCredentials::from_parts`] rebuilds the record) and throws the
+//! password away. At login, [`Server`] pauses with a
+//! [`CredentialsRequest`] naming the user and the hash; the host looks the
+//! record up in its database, on its own schedule, and resumes with
+//! [`Server::provide_credentials`]. Verifying a login then costs a handful
+//! of HMACs; PBKDF2 runs only at registration (and for PLAIN logins).
+//! A host that only has its own password hashes can still serve PLAIN: it
+//! checks [`CredentialsRequest::password`] itself and answers
+//! [`Credentials::Verified`].
+//!
+//! # How a host supplies channel-binding data
+//!
+//! After the TLS handshake the host fills a [`TlsInfo`] with the binding
+//! data its TLS library can give for that connection (see
+//! [`channel_binding`] for how to get each type). The server offers
+//! `-PLUS` mechanisms and advertises XEP-0440 types only for the data it
+//! was given, and fails an exchange naming another type (RFC 5802 §6). The
+//! client picks a type the server advertised, or its own first type when
+//! the server does not use XEP-0440. On TLS 1.3 that should be
+//! `tls-exporter`; `tls-unique` is defined only up to TLS 1.2.
+//!
+//! # Example
+//!
+//! A complete SCRAM-SHA-256-PLUS exchange between the two sides:
+//!
+//! ```
+//! use xmpp_proto::random::SeededRandom;
+//! use xmpp_proto::sasl::*;
+//!
+//! let mut rng = SeededRandom::new(7);
+//!
+//! // Registration: the server stores a record, not the password.
+//! let server_config = ServerConfig::default();
+//! let record = server_config
+//!     .derive_credentials(ScramHash::Sha256, "pencil", &mut rng)
+//!     .unwrap();
+//!
+//! // Both ends of the TLS connection see the same exporter value.
+//! let cb = ChannelBinding::new(ChannelBindingType::TlsExporter, vec![0x5a; 32]);
+//! let tls = TlsInfo::tls().with_binding(cb);
+//!
+//! // The server lists its mechanisms; the client picks one.
+//! let offered: Vec<&str> = server_config
+//!     .offered_mechanisms(&tls)
+//!     .iter()
+//!     .map(|m| m.name())
+//!     .collect();
+//! let client_config = ClientConfig::default();
+//! let selection = client_config.select(&offered, None, &tls).unwrap();
+//! assert_eq!(selection.mechanism, Mechanism::ScramSha512Plus);
+//! let selection = Selection::new(
+//!     Mechanism::ScramSha256Plus,
+//!     ChannelBindingChoice::Bound(ChannelBindingType::TlsExporter),
+//! );
+//!
+//! let credentials = ClientCredentials::password("user", "pencil");
+//! let mut client = Client::new(&selection, credentials, &tls, &client_config, &mut rng).unwrap();
+//! let auth = client.initial_response().unwrap().unwrap();
+//!
+//! let mut server = Server::new(selection.mechanism.name(), &server_config, &tls, &mut rng).unwrap();
+//! let ServerOutput::NeedCredentials(request) = server.start(Some(&auth)).unwrap() else { panic!() };
+//! assert_eq!(request.authcid(), Some("user"));
+//! // The host looks up `request.authcid()` in its database here.
+//! let ServerOutput::Challenge(challenge) =
+//!     server.provide_credentials(Some(Credentials::Scram(record))).unwrap() else { panic!() };
+//!
+//! let response = client.challenge(&challenge).unwrap();
+//! let ServerOutput::Success(done) = server.respond(&response).unwrap() else { panic!() };
+//! assert_eq!(done.authcid.as_deref(), Some("user"));
+//!
+//! // The client checks the server's signature in <success/>.
+//! client.success(done.additional_data.as_deref()).unwrap();
+//! ```
+
+mod anonymous;
+pub mod channel_binding;
+mod client;
+pub mod credentials;
+mod error;
+mod external;
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod mechanism;
+mod plain;
+pub mod saslprep;
+pub mod scram;
+mod server;
+
+pub use anonymous::MAX_TRACE_CHARS;
+pub use channel_binding::{ChannelBinding, ChannelBindingType, TlsInfo};
+pub use client::{Client, ClientConfig, ClientCredentials};
+pub use credentials::{SaltedPasswordCache, ScramCredentials};
+pub use error::{Condition, Error};
+pub use mechanism::{ChannelBindingChoice, Mechanism, Selection};
+pub use scram::{ScramHash, downgrade_protection_hash};
+pub use server::{
+    Authenticated, Credentials, CredentialsRequest, Server, ServerConfig, ServerOutput,
+};

@@ -1,0 +1,428 @@
+//! The server side: which mechanisms to offer, and one exchange.
+//!
+//! Implements the receiving entity's part of RFC 6120 §6.4 (offer, initial
+//! response, challenge–response, success with additional data, failure)
+//! and RFC 4422 §3 (initial response optional; without one the server
+//! sends an empty challenge), the mechanism policy of RFC 6120 §6.4.1 and
+//! RFC 4616 §4 (PLAIN only over TLS unless configured), and XEP-0440 (the
+//! binding types to advertise). The XML elements themselves are the stream
+//! layer's; `<abort/>` maps to [`Server::abort`].
+
+use std::fmt;
+
+use zeroize::Zeroizing;
+
+use super::anonymous;
+use super::channel_binding::{ChannelBindingType, TlsInfo};
+use super::credentials::{MIN_ITERATIONS, ScramCredentials};
+use super::external::ExternalServer;
+use super::plain::PlainServer;
+use super::scram::{ScramHash, ScramServer, ScramServerParams, downgrade_protection_hash};
+use super::{Condition, Error, Mechanism};
+use crate::random::Random;
+
+/// Server policy, shared by all connections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// Mechanisms the server supports, in the order it lists them.
+    /// EXTERNAL and ANONYMOUS are off by default: they need host support
+    /// (certificate checks, identity assignment).
+    pub mechanisms: Vec<Mechanism>,
+    /// Offer PLAIN on unencrypted streams (RFC 4616 §4 advises against it).
+    pub allow_plain_without_tls: bool,
+    /// Iteration count for records the server derives
+    /// ([`ServerConfig::derive_credentials`]) and for the decoy record
+    /// presented for unknown users. At least 4096.
+    pub iterations: u32,
+    /// Largest client message accepted, in bytes.
+    pub max_message_len: usize,
+    /// Add the XEP-0474 downgrade protection hash (`h=`) to SCRAM
+    /// server-first messages.
+    pub downgrade_protection: bool,
+    /// Whether the stream layer advertises the binding types per XEP-0440;
+    /// it changes the XEP-0474 hash.
+    pub advertise_channel_bindings: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            mechanisms: vec![
+                Mechanism::ScramSha512Plus,
+                Mechanism::ScramSha256Plus,
+                Mechanism::ScramSha1Plus,
+                Mechanism::ScramSha512,
+                Mechanism::ScramSha256,
+                Mechanism::ScramSha1,
+                Mechanism::Plain,
+            ],
+            allow_plain_without_tls: false,
+            iterations: MIN_ITERATIONS,
+            max_message_len: 4096,
+            downgrade_protection: false,
+            advertise_channel_bindings: true,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The mechanisms to list in `<mechanisms/>` on a connection in state
+    /// `tls`: PLAIN only with TLS (unless allowed), EXTERNAL only with TLS,
+    /// `-PLUS` only with TLS and binding data.
+    pub fn offered_mechanisms(&self, tls: &TlsInfo) -> Vec<Mechanism> {
+        let can_bind = !tls.binding_types().is_empty();
+        self.mechanisms
+            .iter()
+            .copied()
+            .filter(|&m| match m {
+                _ if m.is_plus() => can_bind,
+                Mechanism::Plain => tls.active || self.allow_plain_without_tls,
+                Mechanism::External => tls.active,
+                _ => true,
+            })
+            .collect()
+    }
+
+    /// The binding types to advertise per XEP-0440: those the host
+    /// supplied data for. Empty when the server should not advertise.
+    pub fn channel_binding_types(&self, tls: &TlsInfo) -> Vec<ChannelBindingType> {
+        if self.advertise_channel_bindings {
+            tls.binding_types()
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Derives a SCRAM record for `password` with a fresh salt and the
+    /// configured iteration count: what a server stores at registration.
+    pub fn derive_credentials(
+        &self,
+        hash: ScramHash,
+        password: &str,
+        rng: &mut dyn Random,
+    ) -> Result<ScramCredentials, Error> {
+        ScramCredentials::generate(hash, password, self.iterations, rng)
+    }
+}
+
+/// What the server machine asks the host for.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct CredentialsRequest {
+    pub(crate) mechanism: Mechanism,
+    pub(crate) authcid: Option<String>,
+    pub(crate) authzid: Option<String>,
+    pub(crate) password: Option<Zeroizing<String>>,
+}
+
+impl CredentialsRequest {
+    /// The mechanism in use.
+    pub fn mechanism(&self) -> Mechanism {
+        self.mechanism
+    }
+
+    /// The user name, SASLprep-ed as a query string (RFC 5802 §5.1,
+    /// RFC 4616 §2). `None` for EXTERNAL, where the identity comes from the
+    /// TLS layer.
+    pub fn authcid(&self) -> Option<&str> {
+        self.authcid.as_deref()
+    }
+
+    /// The requested authorization identity, if any, as sent. Decide here
+    /// whether the user may act as it, and [`Server::refuse`] with
+    /// [`Condition::InvalidAuthzid`] if not.
+    pub fn authzid(&self) -> Option<&str> {
+        self.authzid.as_deref()
+    }
+
+    /// For PLAIN, the password as sent, for hosts that check it
+    /// themselves and answer [`Credentials::Verified`].
+    pub fn password(&self) -> Option<&str> {
+        self.password.as_deref().map(String::as_str)
+    }
+
+    /// The hash of the record to provide, for SCRAM.
+    pub fn scram_hash(&self) -> Option<ScramHash> {
+        self.mechanism.scram_hash()
+    }
+}
+
+impl fmt::Debug for CredentialsRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CredentialsRequest")
+            .field("mechanism", &self.mechanism)
+            .field("authcid", &self.authcid)
+            .field("authzid", &self.authzid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The host's answer to a [`CredentialsRequest`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Credentials {
+    /// The user's stored record for [`CredentialsRequest::scram_hash`].
+    /// Also accepted by PLAIN, which then checks the password against it
+    /// (with any hash; this runs PBKDF2).
+    Scram(ScramCredentials),
+    /// The host has checked the request itself and accepts it: for PLAIN,
+    /// [`CredentialsRequest::password`]; for EXTERNAL, the identity
+    /// established by TLS and the requested authzid. Not valid for SCRAM.
+    Verified,
+}
+
+/// A successful exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Authenticated {
+    /// The mechanism used.
+    pub mechanism: Mechanism,
+    /// The authenticated user name (prepared); `None` for EXTERNAL and
+    /// ANONYMOUS.
+    pub authcid: Option<String>,
+    /// The requested authorization identity, if any.
+    pub authzid: Option<String>,
+    /// The ANONYMOUS trace, if the client sent one. Never an identity.
+    pub trace: Option<String>,
+    /// The channel binding type the exchange was bound to.
+    pub channel_binding: Option<ChannelBindingType>,
+    /// Additional data for `<success/>` (SCRAM's server-final-message).
+    /// `Some(empty)` never occurs; `None` means an empty element.
+    pub additional_data: Option<Vec<u8>>,
+}
+
+/// One step of a server exchange.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum ServerOutput {
+    /// Send a `<challenge/>` with this data (empty: no character data)
+    /// and feed the answer to [`Server::respond`].
+    Challenge(Vec<u8>),
+    /// Look up the user and call [`Server::provide_credentials`].
+    NeedCredentials(CredentialsRequest),
+    /// Send `<success/>` with [`Authenticated::additional_data`].
+    Success(Authenticated),
+}
+
+enum Inner {
+    Plain(PlainServer),
+    Scram(Box<ScramServer>),
+    External(ExternalServer),
+    Anonymous { done: bool },
+}
+
+/// One SASL exchange on the server side.
+///
+/// Create it when `<auth mechanism='…'/>` arrives, call
+/// [`start`](Self::start) with the initial response, then follow the
+/// [`ServerOutput`]s. Any `Err` ends the exchange: send
+/// `<failure/>` with [`Error::condition`].
+pub struct Server {
+    mechanism: Mechanism,
+    inner: Inner,
+    started: bool,
+    failed: bool,
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("mechanism", &self.mechanism)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Starts an exchange for the mechanism the client named.
+    ///
+    /// Fails with [`Error::InvalidMechanism`] for names not offered on
+    /// this connection and [`Error::EncryptionRequired`] for mechanisms
+    /// that need TLS. `rng` provides the SCRAM nonce.
+    pub fn new(
+        mechanism: &str,
+        config: &ServerConfig,
+        tls: &TlsInfo,
+        rng: &mut dyn Random,
+    ) -> Result<Self, Error> {
+        let offered = config.offered_mechanisms(tls);
+        let m = Mechanism::from_name(mechanism)
+            .ok_or_else(|| Error::InvalidMechanism(mechanism.to_owned()))?;
+        if !offered.contains(&m) {
+            if config.mechanisms.contains(&m) && !tls.active {
+                return Err(Error::EncryptionRequired(m.name()));
+            }
+            return Err(Error::InvalidMechanism(mechanism.to_owned()));
+        }
+        let inner = match m {
+            Mechanism::Plain => Inner::Plain(PlainServer::new(config.max_message_len)),
+            Mechanism::External => Inner::External(ExternalServer::new()),
+            Mechanism::Anonymous => Inner::Anonymous { done: false },
+            _ => {
+                let hash = m
+                    .scram_hash()
+                    .ok_or(Error::InvalidMechanism(mechanism.to_owned()))?;
+                let cb_types = config.channel_binding_types(tls);
+                let downgrade_hash = config.downgrade_protection.then(|| {
+                    let names: Vec<&str> = offered.iter().map(|m| m.name()).collect();
+                    let cb: Vec<&str> = cb_types.iter().map(|t| t.as_str()).collect();
+                    downgrade_protection_hash(hash, &names, (!cb.is_empty()).then_some(&cb[..]))
+                });
+                Inner::Scram(Box::new(ScramServer::new(
+                    ScramServerParams {
+                        hash,
+                        plus: m.is_plus(),
+                        plus_offered: offered.iter().any(|m| m.is_plus()),
+                        bindings: if tls.active {
+                            tls.bindings.clone()
+                        } else {
+                            Vec::new()
+                        },
+                        downgrade_hash,
+                        max_len: config.max_message_len,
+                        unknown_user_iterations: config.iterations.max(MIN_ITERATIONS),
+                    },
+                    rng,
+                )))
+            }
+        };
+        Ok(Self {
+            mechanism: m,
+            inner,
+            started: false,
+            failed: false,
+        })
+    }
+
+    /// The mechanism of this exchange.
+    pub fn mechanism(&self) -> Mechanism {
+        self.mechanism
+    }
+
+    /// Replaces the server part of the SCRAM nonce. Only for reproducing
+    /// published test vectors: a fixed nonce voids SCRAM's replay
+    /// protection.
+    #[doc(hidden)]
+    pub fn set_nonce_for_test_vectors(&mut self, nonce: &str) -> Result<(), Error> {
+        match &mut self.inner {
+            Inner::Scram(s) => s.set_nonce(nonce),
+            _ => Err(Error::UnexpectedInput("nonce for a mechanism without one")),
+        }
+    }
+
+    /// Handles the `<auth/>` element's content: `None` when it had no
+    /// initial response, `Some(b"")` for an empty one (`=` on the wire,
+    /// RFC 6120 §6.4.2). Without an initial response the server sends an
+    /// empty challenge (RFC 4422 §3).
+    pub fn start(&mut self, initial_response: Option<&[u8]>) -> Result<ServerOutput, Error> {
+        if self.started {
+            return self.fail(Error::UnexpectedInput("second start"));
+        }
+        self.started = true;
+        match initial_response {
+            None => Ok(ServerOutput::Challenge(Vec::new())),
+            Some(data) => self.respond(data),
+        }
+    }
+
+    /// Handles the content of a `<response/>`.
+    pub fn respond(&mut self, data: &[u8]) -> Result<ServerOutput, Error> {
+        if self.failed {
+            return Err(Error::UnexpectedInput("after failure"));
+        }
+        if !self.started {
+            return self.fail(Error::UnexpectedInput("response before start"));
+        }
+        let r = match &mut self.inner {
+            Inner::Plain(p) => p.message(data),
+            Inner::External(e) => e.message(data),
+            Inner::Anonymous { done: false } => {
+                self.inner = Inner::Anonymous { done: true };
+                anonymous::accept(data)
+            }
+            Inner::Anonymous { done: true } => Err(Error::UnexpectedInput("after success")),
+            Inner::Scram(s) if s.waiting_for_first() => s.client_first(data),
+            Inner::Scram(s) => s.client_final(data),
+        };
+        self.track(r)
+    }
+
+    /// Resumes after [`ServerOutput::NeedCredentials`]. `None` means the
+    /// user is unknown: SCRAM then carries on with a decoy record and fails
+    /// at the proof, so that a single attempt cannot tell unknown users
+    /// from wrong passwords (RFC 5802 §9). The decoy uses
+    /// [`ServerConfig::iterations`], so real records should use the same
+    /// count; its salt is fresh per attempt, so a client that tries twice
+    /// can still notice that the salt changes.
+    pub fn provide_credentials(
+        &mut self,
+        credentials: Option<Credentials>,
+    ) -> Result<ServerOutput, Error> {
+        if self.failed {
+            return Err(Error::UnexpectedInput("after failure"));
+        }
+        let r = match &mut self.inner {
+            Inner::Plain(p) => p.credentials(credentials),
+            Inner::External(e) => e.credentials(credentials),
+            Inner::Scram(s) => match credentials {
+                None => s.credentials(None),
+                Some(Credentials::Scram(c)) => s.credentials(Some(c)),
+                Some(_) => {
+                    s.fail();
+                    Err(Error::CredentialsMismatch)
+                }
+            },
+            Inner::Anonymous { .. } => Err(Error::UnexpectedInput("credentials")),
+        };
+        self.track(r)
+    }
+
+    /// Ends the exchange with `condition`, e.g. when the host refuses the
+    /// authzid ([`Condition::InvalidAuthzid`]), the account is disabled, or
+    /// its database is down ([`Condition::TemporaryAuthFailure`]). Send
+    /// `<failure/>` with the returned error's condition.
+    pub fn refuse(&mut self, condition: Condition) -> Error {
+        self.mark_failed();
+        Error::Refused(condition)
+    }
+
+    /// The client sent `<abort/>` (RFC 6120 §6.4.4): answer with
+    /// `<failure/>` carrying the returned error's condition, `aborted`.
+    pub fn abort(&mut self) -> Error {
+        self.mark_failed();
+        Error::Aborted
+    }
+
+    /// Whether the machine waits for [`provide_credentials`](Self::provide_credentials).
+    pub fn needs_credentials(&self) -> bool {
+        !self.failed
+            && match &self.inner {
+                Inner::Plain(p) => p.waiting_for_credentials(),
+                Inner::External(e) => e.waiting_for_credentials(),
+                Inner::Scram(s) => s.waiting_for_credentials(),
+                Inner::Anonymous { .. } => false,
+            }
+    }
+
+    fn mark_failed(&mut self) {
+        self.failed = true;
+        match &mut self.inner {
+            Inner::Plain(p) => p.fail(),
+            Inner::External(e) => e.fail(),
+            Inner::Scram(s) => s.fail(),
+            Inner::Anonymous { done } => *done = true,
+        }
+    }
+
+    fn fail(&mut self, e: Error) -> Result<ServerOutput, Error> {
+        self.mark_failed();
+        Err(e)
+    }
+
+    fn track(&mut self, r: Result<ServerOutput, Error>) -> Result<ServerOutput, Error> {
+        match r {
+            Err(e) => self.fail(e),
+            ok => ok,
+        }
+    }
+}

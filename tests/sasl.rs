@@ -1,0 +1,1286 @@
+//! Whole-exchange tests of the SASL module through its public API.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use xmpp_proto::random::SeededRandom;
+use xmpp_proto::sasl::*;
+
+const USER: &str = "user";
+const PASSWORD: &str = "pencil";
+
+fn cb(kind: ChannelBindingType, data: &[u8]) -> ChannelBinding {
+    ChannelBinding::new(kind, data.to_vec())
+}
+
+fn full_tls() -> TlsInfo {
+    TlsInfo::tls()
+        .with_binding(cb(ChannelBindingType::TlsExporter, &[1; 32]))
+        .with_binding(cb(ChannelBindingType::TlsServerEndPoint, &[2; 32]))
+        .with_binding(cb(ChannelBindingType::TlsUnique, &[3; 12]))
+}
+
+fn record(hash: ScramHash, password: &str) -> ScramCredentials {
+    ScramCredentials::derive(hash, password, b"fixed salt", 4096).unwrap()
+}
+
+fn server_config() -> ServerConfig {
+    let mut c = ServerConfig::default();
+    c.mechanisms = Mechanism::ALL.to_vec();
+    c
+}
+
+fn scram_selection(m: Mechanism, choice: ChannelBindingChoice) -> Selection {
+    Selection::new(m, choice)
+}
+
+/// Runs a SCRAM exchange to the end. `store` is what the host answers.
+fn scram_exchange(
+    selection: &Selection,
+    client_password: &str,
+    store: Option<ScramCredentials>,
+    client_tls: &TlsInfo,
+    server_tls: &TlsInfo,
+) -> Result<Authenticated, Error> {
+    let mut rng = SeededRandom::new(42);
+    let mut client = Client::new(
+        selection,
+        ClientCredentials::password(USER, client_password),
+        client_tls,
+        &ClientConfig::default(),
+        &mut rng,
+    )?;
+    let mut server = Server::new(
+        selection.mechanism.name(),
+        &server_config(),
+        server_tls,
+        &mut rng,
+    )?;
+    let first = client.initial_response()?.unwrap();
+    let ServerOutput::NeedCredentials(req) = server.start(Some(&first))? else {
+        panic!("expected a credentials request")
+    };
+    assert_eq!(req.authcid(), Some(USER));
+    assert_eq!(req.scram_hash(), selection.mechanism.scram_hash());
+    let ServerOutput::Challenge(sf) = server.provide_credentials(store.map(Credentials::Scram))?
+    else {
+        panic!("expected server-first")
+    };
+    let cf = client.challenge(&sf)?;
+    let ServerOutput::Success(ok) = server.respond(&cf)? else {
+        panic!("expected success")
+    };
+    client.success(ok.additional_data.as_deref())?;
+    Ok(ok)
+}
+
+// --- Published vectors -----------------------------------------------------
+
+struct Vector {
+    hash: ScramHash,
+    client_nonce: &'static str,
+    server_nonce: &'static str,
+    salt: &'static str,
+    client_first: &'static str,
+    server_first: &'static str,
+    client_final: &'static str,
+    server_final: &'static str,
+}
+
+const RFC5802: Vector = Vector {
+    hash: ScramHash::Sha1,
+    client_nonce: "fyko+d2lbbFgONRv9qkxdawL",
+    server_nonce: "3rfcNHYJY1ZVvWVs7j",
+    salt: "QSXCR+Q6sek8bf92",
+    client_first: "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL",
+    server_first: "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096",
+    client_final: "c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=",
+    server_final: "v=rmF9pqV8S7suAoZWja4dJRkFsKQ=",
+};
+
+const RFC7677: Vector = Vector {
+    hash: ScramHash::Sha256,
+    client_nonce: "rOprNGfwEbeRWgbNEkqO",
+    server_nonce: "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0",
+    salt: "W22ZaJ0SNY7soEsUEjb6gQ==",
+    client_first: "n,,n=user,r=rOprNGfwEbeRWgbNEkqO",
+    server_first: "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",
+    client_final: "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",
+    server_final: "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=",
+};
+
+fn vector_client(v: &Vector) {
+    let sel = scram_selection(v.hash.mechanism(false), ChannelBindingChoice::Unsupported);
+    let mut client = Client::new(
+        &sel,
+        ClientCredentials::password(USER, PASSWORD),
+        &TlsInfo::plaintext(),
+        &ClientConfig::default(),
+        &mut SeededRandom::new(1),
+    )
+    .unwrap();
+    client.set_nonce_for_test_vectors(v.client_nonce).unwrap();
+    assert_eq!(
+        client.initial_response().unwrap().unwrap(),
+        v.client_first.as_bytes()
+    );
+    assert_eq!(
+        client.challenge(v.server_first.as_bytes()).unwrap(),
+        v.client_final.as_bytes()
+    );
+    client.success(Some(v.server_final.as_bytes())).unwrap();
+}
+
+fn vector_server(v: &Vector) {
+    let salt = STANDARD.decode(v.salt).unwrap();
+    let rec = ScramCredentials::derive(v.hash, PASSWORD, &salt, 4096).unwrap();
+    let mut server = Server::new(
+        v.hash.mechanism(false).name(),
+        &ServerConfig::default(),
+        &TlsInfo::plaintext(),
+        &mut SeededRandom::new(1),
+    )
+    .unwrap();
+    server.set_nonce_for_test_vectors(v.server_nonce).unwrap();
+    let ServerOutput::NeedCredentials(req) = server.start(Some(v.client_first.as_bytes())).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(req.authcid(), Some("user"));
+    assert_eq!(req.authzid(), None);
+    let ServerOutput::Challenge(sf) = server
+        .provide_credentials(Some(Credentials::Scram(rec)))
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(sf, v.server_first.as_bytes());
+    let ServerOutput::Success(ok) = server.respond(v.client_final.as_bytes()).unwrap() else {
+        panic!()
+    };
+    assert_eq!(ok.additional_data.unwrap(), v.server_final.as_bytes());
+    assert_eq!(ok.authcid.as_deref(), Some("user"));
+}
+
+#[test]
+fn rfc5802_example_client() {
+    vector_client(&RFC5802);
+}
+
+#[test]
+fn rfc5802_example_server() {
+    vector_server(&RFC5802);
+}
+
+#[test]
+fn rfc7677_example_client() {
+    vector_client(&RFC7677);
+}
+
+#[test]
+fn rfc7677_example_server() {
+    vector_server(&RFC7677);
+}
+
+// --- Round trips ------------------------------------------------------------
+
+#[test]
+fn scram_sha512_round_trip() {
+    let sel = scram_selection(Mechanism::ScramSha512, ChannelBindingChoice::Unsupported);
+    let ok = scram_exchange(
+        &sel,
+        PASSWORD,
+        Some(record(ScramHash::Sha512, PASSWORD)),
+        &TlsInfo::plaintext(),
+        &TlsInfo::plaintext(),
+    )
+    .unwrap();
+    assert_eq!(ok.mechanism, Mechanism::ScramSha512);
+    assert!(ok.additional_data.unwrap().starts_with(b"v="));
+}
+
+#[test]
+fn every_scram_mechanism_and_binding_type() {
+    let tls = full_tls();
+    for hash in ScramHash::ALL {
+        let ok = scram_exchange(
+            &scram_selection(hash.mechanism(false), ChannelBindingChoice::Unsupported),
+            PASSWORD,
+            Some(record(hash, PASSWORD)),
+            &tls,
+            &TlsInfo::tls(),
+        )
+        .unwrap();
+        assert_eq!(ok.channel_binding, None);
+        for kind in ChannelBindingType::ALL {
+            let sel = scram_selection(hash.mechanism(true), ChannelBindingChoice::Bound(kind));
+            let ok =
+                scram_exchange(&sel, PASSWORD, Some(record(hash, PASSWORD)), &tls, &tls).unwrap();
+            assert_eq!(ok.mechanism, hash.mechanism(true));
+            assert_eq!(ok.channel_binding, Some(kind));
+        }
+    }
+}
+
+#[test]
+fn selection_drives_a_full_exchange() {
+    let tls = TlsInfo::tls()
+        .with_binding(cb(ChannelBindingType::TlsExporter, &[9; 32]))
+        .with_binding(cb(ChannelBindingType::TlsServerEndPoint, &[8; 32]));
+    let config = server_config();
+    let offered: Vec<String> = config
+        .offered_mechanisms(&tls)
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    let advertised: Vec<String> = config
+        .channel_binding_types(&tls)
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+    let sel = ClientConfig::default()
+        .select(&offered, Some(&advertised), &tls)
+        .unwrap();
+    assert_eq!(sel.mechanism, Mechanism::ScramSha512Plus);
+    assert_eq!(
+        sel.channel_binding,
+        ChannelBindingChoice::Bound(ChannelBindingType::TlsExporter)
+    );
+    scram_exchange(
+        &sel,
+        PASSWORD,
+        Some(record(ScramHash::Sha512, PASSWORD)),
+        &tls,
+        &tls,
+    )
+    .unwrap();
+}
+
+#[test]
+fn xep0474_downgrade_protection() {
+    let tls = full_tls();
+    let mut config = server_config();
+    config.downgrade_protection = true;
+    let offered: Vec<String> = config
+        .offered_mechanisms(&tls)
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    let advertised: Vec<String> = config
+        .channel_binding_types(&tls)
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+
+    let run = |offered: &[String], advertised: &[String]| -> Result<(), Error> {
+        let mut rng = SeededRandom::new(5);
+        let mut sel = ClientConfig::default()
+            .select(offered, Some(advertised), &tls)
+            .unwrap();
+        sel.mechanism = Mechanism::ScramSha256Plus;
+        let mut client = Client::new(
+            &sel,
+            ClientCredentials::password(USER, PASSWORD),
+            &tls,
+            &ClientConfig::default(),
+            &mut rng,
+        )?;
+        let mut server = Server::new(sel.mechanism.name(), &config, &tls, &mut rng)?;
+        server.start(client.initial_response()?.as_deref())?;
+        let ServerOutput::Challenge(sf) = server.provide_credentials(Some(Credentials::Scram(
+            record(ScramHash::Sha256, PASSWORD),
+        )))?
+        else {
+            panic!()
+        };
+        assert!(String::from_utf8(sf.clone()).unwrap().contains(",h="));
+        let cf = client.challenge(&sf)?;
+        let ServerOutput::Success(ok) = server.respond(&cf)? else {
+            panic!()
+        };
+        client.success(ok.additional_data.as_deref())
+    };
+    run(&offered, &advertised).unwrap();
+    // An attacker removed SCRAM-SHA-512-PLUS from what the client saw.
+    let stripped: Vec<String> = offered
+        .iter()
+        .filter(|m| *m != "SCRAM-SHA-512-PLUS")
+        .cloned()
+        .collect();
+    assert_eq!(
+        run(&stripped, &advertised),
+        Err(Error::DowngradeHashMismatch)
+    );
+    let fewer_types = vec!["tls-unique".to_owned()];
+    assert_eq!(
+        run(&offered, &fewer_types).unwrap_err(),
+        Error::DowngradeHashMismatch
+    );
+}
+
+#[test]
+fn authzid_is_escaped_and_passed_on() {
+    let mut rng = SeededRandom::new(2);
+    let sel = scram_selection(Mechanism::ScramSha256, ChannelBindingChoice::Unsupported);
+    let mut client = Client::new(
+        &sel,
+        ClientCredentials::password("us,er=", PASSWORD).with_authzid("admin,x=y@example.org"),
+        &TlsInfo::tls(),
+        &ClientConfig::default(),
+        &mut rng,
+    )
+    .unwrap();
+    let first = client.initial_response().unwrap().unwrap();
+    assert!(first.starts_with(b"n,a=admin=2Cx=3Dy@example.org,n=us=2Cer=3D,r="));
+    let mut server = Server::new(
+        "SCRAM-SHA-256",
+        &ServerConfig::default(),
+        &TlsInfo::tls(),
+        &mut rng,
+    )
+    .unwrap();
+    let ServerOutput::NeedCredentials(req) = server.start(Some(&first)).unwrap() else {
+        panic!()
+    };
+    assert_eq!(req.authcid(), Some("us,er="));
+    assert_eq!(req.authzid(), Some("admin,x=y@example.org"));
+    let err = server.refuse(Condition::InvalidAuthzid);
+    assert_eq!(err.condition(), Condition::InvalidAuthzid);
+    assert_eq!(err.condition().as_str(), "invalid-authzid");
+    assert!(server.respond(b"c=biws").is_err());
+}
+
+#[test]
+fn saslprep_applies_to_user_and_password() {
+    // U+00AD maps to nothing, U+2168 (ROMAN NUMERAL NINE) to "IX".
+    let sel = scram_selection(Mechanism::ScramSha256, ChannelBindingChoice::Unsupported);
+    let rec = record(ScramHash::Sha256, "IX");
+    let mut rng = SeededRandom::new(3);
+    let mut client = Client::new(
+        &sel,
+        ClientCredentials::password("us\u{00AD}er", "\u{2168}"),
+        &TlsInfo::tls(),
+        &ClientConfig::default(),
+        &mut rng,
+    )
+    .unwrap();
+    let mut server = Server::new(
+        "SCRAM-SHA-256",
+        &ServerConfig::default(),
+        &TlsInfo::tls(),
+        &mut rng,
+    )
+    .unwrap();
+    let ServerOutput::NeedCredentials(req) = server
+        .start(client.initial_response().unwrap().as_deref())
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(req.authcid(), Some("user"));
+    let ServerOutput::Challenge(sf) = server
+        .provide_credentials(Some(Credentials::Scram(rec)))
+        .unwrap()
+    else {
+        panic!()
+    };
+    let cf = client.challenge(&sf).unwrap();
+    let ServerOutput::Success(ok) = server.respond(&cf).unwrap() else {
+        panic!()
+    };
+    client.success(ok.additional_data.as_deref()).unwrap();
+}
+
+#[test]
+fn salted_password_cache_is_filled_and_used() {
+    let rec = record(ScramHash::Sha256, PASSWORD);
+    let sel = scram_selection(Mechanism::ScramSha256, ChannelBindingChoice::Unsupported);
+    let run = |cache: SaltedPasswordCache| -> (Result<(), Error>, SaltedPasswordCache) {
+        let mut rng = SeededRandom::new(4);
+        let mut client = Client::new(
+            &sel,
+            ClientCredentials::password(USER, PASSWORD).with_cache(cache),
+            &TlsInfo::tls(),
+            &ClientConfig::default(),
+            &mut rng,
+        )
+        .unwrap();
+        let mut server = Server::new(
+            "SCRAM-SHA-256",
+            &ServerConfig::default(),
+            &TlsInfo::tls(),
+            &mut rng,
+        )
+        .unwrap();
+        server
+            .start(client.initial_response().unwrap().as_deref())
+            .unwrap();
+        let ServerOutput::Challenge(sf) = server
+            .provide_credentials(Some(Credentials::Scram(rec.clone())))
+            .unwrap()
+        else {
+            panic!()
+        };
+        let cf = client.challenge(&sf).unwrap();
+        let r = match server.respond(&cf) {
+            Ok(ServerOutput::Success(ok)) => client.success(ok.additional_data.as_deref()),
+            Ok(_) => panic!(),
+            Err(e) => Err(e),
+        };
+        (r, client.take_cache().unwrap())
+    };
+    let (r, cache) = run(SaltedPasswordCache::new());
+    r.unwrap();
+    assert_eq!(cache.len(), 1);
+    assert!(
+        cache
+            .get(ScramHash::Sha256, rec.salt(), rec.iterations())
+            .is_some()
+    );
+    let (r, cache) = run(cache);
+    r.unwrap();
+    // A poisoned entry shows the cache is consulted instead of PBKDF2.
+    let mut poisoned = SaltedPasswordCache::new();
+    poisoned.insert(ScramHash::Sha256, rec.salt(), rec.iterations(), &[0u8; 32]);
+    let (r, _) = run(poisoned);
+    assert_eq!(r, Err(Error::AuthenticationFailed));
+    assert_eq!(cache.len(), 1);
+}
+
+#[test]
+fn plain_with_scram_record_and_with_host_check() {
+    let tls = TlsInfo::tls();
+    let sel = Selection::new(Mechanism::Plain, ChannelBindingChoice::Unsupported);
+    for (password, answer, expect_ok) in [
+        (
+            PASSWORD,
+            Some(Credentials::Scram(record(ScramHash::Sha1, PASSWORD))),
+            true,
+        ),
+        (
+            "wrong",
+            Some(Credentials::Scram(record(ScramHash::Sha1, PASSWORD))),
+            false,
+        ),
+        (PASSWORD, Some(Credentials::Verified), true),
+        (PASSWORD, None, false),
+    ] {
+        let mut rng = SeededRandom::new(6);
+        let mut client = Client::new(
+            &sel,
+            ClientCredentials::password(USER, password).with_authzid("boss@example.org"),
+            &tls,
+            &ClientConfig::default(),
+            &mut rng,
+        )
+        .unwrap();
+        let msg = client.initial_response().unwrap().unwrap();
+        assert_eq!(
+            msg,
+            format!("boss@example.org\0user\0{password}").as_bytes()
+        );
+        let mut server = Server::new("PLAIN", &ServerConfig::default(), &tls, &mut rng).unwrap();
+        let ServerOutput::NeedCredentials(req) = server.start(Some(&msg)).unwrap() else {
+            panic!()
+        };
+        assert_eq!(req.password(), Some(password));
+        assert_eq!(req.authzid(), Some("boss@example.org"));
+        match server.provide_credentials(answer) {
+            Ok(ServerOutput::Success(ok)) => {
+                assert!(expect_ok);
+                assert_eq!(ok.additional_data, None);
+                client.success(None).unwrap();
+            }
+            Err(e) => {
+                assert!(!expect_ok);
+                assert_eq!(e.condition(), Condition::NotAuthorized);
+            }
+            Ok(other) => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn plain_needs_tls_on_both_sides() {
+    let err = Server::new(
+        "PLAIN",
+        &ServerConfig::default(),
+        &TlsInfo::plaintext(),
+        &mut SeededRandom::new(0),
+    )
+    .unwrap_err();
+    assert_eq!(err.condition(), Condition::EncryptionRequired);
+    let sel = Selection::new(Mechanism::Plain, ChannelBindingChoice::Unsupported);
+    let err = Client::new(
+        &sel,
+        ClientCredentials::password(USER, PASSWORD),
+        &TlsInfo::plaintext(),
+        &ClientConfig::default(),
+        &mut SeededRandom::new(0),
+    )
+    .unwrap_err();
+    assert_eq!(err, Error::EncryptionRequired("PLAIN"));
+    let mut config = ServerConfig::default();
+    config.allow_plain_without_tls = true;
+    assert!(
+        config
+            .offered_mechanisms(&TlsInfo::plaintext())
+            .contains(&Mechanism::Plain)
+    );
+    assert!(
+        !ServerConfig::default()
+            .offered_mechanisms(&TlsInfo::plaintext())
+            .contains(&Mechanism::Plain)
+    );
+}
+
+#[test]
+fn external_flow() {
+    let tls = TlsInfo::tls();
+    let config = server_config();
+    for (authzid, verdict) in [
+        (None, true),
+        (Some("juliet@example.com"), true),
+        (None, false),
+    ] {
+        let mut creds = ClientCredentials::none();
+        if let Some(a) = authzid {
+            creds = creds.with_authzid(a);
+        }
+        let sel = Selection::new(Mechanism::External, ChannelBindingChoice::Unsupported);
+        let mut client = Client::new(
+            &sel,
+            creds,
+            &tls,
+            &ClientConfig::default(),
+            &mut SeededRandom::new(0),
+        )
+        .unwrap();
+        let ir = client.initial_response().unwrap().unwrap();
+        assert_eq!(ir, authzid.unwrap_or("").as_bytes());
+        let mut server = Server::new("EXTERNAL", &config, &tls, &mut SeededRandom::new(0)).unwrap();
+        let ServerOutput::NeedCredentials(req) = server.start(Some(&ir)).unwrap() else {
+            panic!()
+        };
+        assert_eq!(req.authcid(), None);
+        assert_eq!(req.authzid(), authzid);
+        let answer = verdict.then_some(Credentials::Verified);
+        match server.provide_credentials(answer) {
+            Ok(ServerOutput::Success(ok)) => {
+                assert!(verdict);
+                assert_eq!(ok.authzid.as_deref(), authzid);
+                client.success(None).unwrap();
+            }
+            Err(e) => {
+                assert!(!verdict);
+                assert_eq!(e.condition(), Condition::NotAuthorized);
+            }
+            Ok(o) => panic!("{o:?}"),
+        }
+    }
+    // Not offered without TLS.
+    assert_eq!(
+        Server::new(
+            "EXTERNAL",
+            &config,
+            &TlsInfo::plaintext(),
+            &mut SeededRandom::new(0)
+        )
+        .unwrap_err()
+        .condition(),
+        Condition::EncryptionRequired
+    );
+}
+
+#[test]
+fn external_without_initial_response_gets_empty_challenge() {
+    let tls = TlsInfo::tls();
+    let mut server = Server::new(
+        "EXTERNAL",
+        &server_config(),
+        &tls,
+        &mut SeededRandom::new(0),
+    )
+    .unwrap();
+    let ServerOutput::Challenge(c) = server.start(None).unwrap() else {
+        panic!()
+    };
+    assert!(c.is_empty());
+    let sel = Selection::new(Mechanism::External, ChannelBindingChoice::Unsupported);
+    let mut client = Client::new(
+        &sel,
+        ClientCredentials::none(),
+        &tls,
+        &ClientConfig::default(),
+        &mut SeededRandom::new(0),
+    )
+    .unwrap();
+    let resp = client.challenge(&c).unwrap();
+    assert!(resp.is_empty());
+    assert!(matches!(
+        server.respond(&resp).unwrap(),
+        ServerOutput::NeedCredentials(_)
+    ));
+}
+
+#[test]
+fn anonymous_flow() {
+    let sel = Selection::new(Mechanism::Anonymous, ChannelBindingChoice::Unsupported);
+    let mut client = Client::new(
+        &sel,
+        ClientCredentials::none().with_trace("sirhc"),
+        &TlsInfo::plaintext(),
+        &ClientConfig::default(),
+        &mut SeededRandom::new(0),
+    )
+    .unwrap();
+    let ir = client.initial_response().unwrap().unwrap();
+    let mut server = Server::new(
+        "ANONYMOUS",
+        &server_config(),
+        &TlsInfo::plaintext(),
+        &mut SeededRandom::new(0),
+    )
+    .unwrap();
+    let ServerOutput::Success(ok) = server.start(Some(&ir)).unwrap() else {
+        panic!()
+    };
+    assert_eq!(ok.trace.as_deref(), Some("sirhc"));
+    assert_eq!(ok.authcid, None);
+    client.success(None).unwrap();
+    assert!(server.respond(b"again").is_err());
+    // Off by default.
+    assert_eq!(
+        Server::new(
+            "ANONYMOUS",
+            &ServerConfig::default(),
+            &TlsInfo::tls(),
+            &mut SeededRandom::new(0)
+        )
+        .unwrap_err()
+        .condition(),
+        Condition::InvalidMechanism
+    );
+}
+
+// --- Negative paths -----------------------------------------------------------
+
+#[test]
+fn wrong_password_fails() {
+    let sel = scram_selection(Mechanism::ScramSha256, ChannelBindingChoice::Unsupported);
+    let err = scram_exchange(
+        &sel,
+        "wrong",
+        Some(record(ScramHash::Sha256, PASSWORD)),
+        &TlsInfo::tls(),
+        &TlsInfo::tls(),
+    )
+    .unwrap_err();
+    assert_eq!(err, Error::AuthenticationFailed);
+    assert_eq!(err.condition().as_str(), "not-authorized");
+}
+
+#[test]
+fn unknown_user_looks_like_wrong_password() {
+    let sel = scram_selection(Mechanism::ScramSha1, ChannelBindingChoice::Unsupported);
+    let err = scram_exchange(&sel, PASSWORD, None, &TlsInfo::tls(), &TlsInfo::tls()).unwrap_err();
+    assert_eq!(err, Error::AuthenticationFailed);
+}
+
+#[test]
+fn record_of_wrong_hash_is_refused() {
+    let sel = scram_selection(Mechanism::ScramSha1, ChannelBindingChoice::Unsupported);
+    let err = scram_exchange(
+        &sel,
+        PASSWORD,
+        Some(record(ScramHash::Sha256, PASSWORD)),
+        &TlsInfo::tls(),
+        &TlsInfo::tls(),
+    )
+    .unwrap_err();
+    assert_eq!(err, Error::CredentialsMismatch);
+}
+
+/// A server that went through client-first of the RFC 5802 example and
+/// sent its server-first.
+fn rfc5802_server_at_final() -> Server {
+    let salt = STANDARD.decode(RFC5802.salt).unwrap();
+    let rec = ScramCredentials::derive(ScramHash::Sha1, PASSWORD, &salt, 4096).unwrap();
+    let mut server = Server::new(
+        "SCRAM-SHA-1",
+        &ServerConfig::default(),
+        &TlsInfo::plaintext(),
+        &mut SeededRandom::new(1),
+    )
+    .unwrap();
+    server
+        .set_nonce_for_test_vectors(RFC5802.server_nonce)
+        .unwrap();
+    server.start(Some(RFC5802.client_first.as_bytes())).unwrap();
+    server
+        .provide_credentials(Some(Credentials::Scram(rec)))
+        .unwrap();
+    server
+}
+
+#[test]
+fn server_rejects_bad_client_final() {
+    let n = "fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j";
+    let cases: Vec<(String, Error)> = vec![
+        // Proof altered in its last character.
+        (
+            format!("c=biws,r={n},p=v1X8v3Bz2T0CJGbJQyF0X+HI4Ts="),
+            Error::AuthenticationFailed,
+        ),
+        // A nonce from another session (replay).
+        (
+            "c=biws,r=fyko+d2lbbFgONRv9qkxdawLOTHERSERVERNONCE,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts="
+                .into(),
+            Error::NonceMismatch,
+        ),
+        (format!("c=biws,r={n}"), Error::MissingAttribute('p')),
+        (
+            "c=biws,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=".to_owned(),
+            Error::MissingAttribute('r'),
+        ),
+        (
+            format!("r={n},p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts="),
+            Error::MissingAttribute('c'),
+        ),
+        (
+            format!("c=b!ws,r={n},p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts="),
+            Error::InvalidBase64('c'),
+        ),
+        (
+            format!("c=biws,r={n},p=v0X8v3Bz2T0C*GbJQyF0X+HI4Ts="),
+            Error::InvalidBase64('p'),
+        ),
+        (
+            format!("c=biws,r={n},p=AAAA"),
+            Error::Malformed("proof length"),
+        ),
+        // c= says y but the GS2 header said n.
+        (
+            format!("c=eSws,r={n},p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts="),
+            Error::ChannelBindingMismatch,
+        ),
+        (
+            format!("c=biws,r={n},m=ext,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts="),
+            Error::MandatoryExtension,
+        ),
+        (
+            format!("c=biws,r={n},r={n},p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts="),
+            Error::DuplicateAttribute('r'),
+        ),
+        (
+            format!("c=biws,r={n},p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=,x=1"),
+            Error::Malformed("proof is not the last attribute"),
+        ),
+        (
+            format!("c=biws,r={n},,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts="),
+            Error::Malformed("attribute syntax"),
+        ),
+        (
+            "c=biws,r=fyko+d2lbbFgON".into(),
+            Error::MissingAttribute('p'),
+        ),
+        ("".into(), Error::Malformed("empty message")),
+    ];
+    for (msg, expected) in cases {
+        let mut server = rfc5802_server_at_final();
+        assert_eq!(
+            server.respond(msg.as_bytes()).unwrap_err(),
+            expected,
+            "{msg}"
+        );
+        // The machine is finished after a failure.
+        assert!(server.respond(RFC5802.client_final.as_bytes()).is_err());
+    }
+    let mut server = rfc5802_server_at_final();
+    assert_eq!(
+        server.respond(b"c=biws,r=\xff").unwrap_err(),
+        Error::NotUtf8
+    );
+    // Unknown optional extensions are ignored (RFC 5802 §5.1), but they are
+    // covered by the proof, so the published one no longer fits.
+    let mut server = rfc5802_server_at_final();
+    assert_eq!(
+        server
+            .respond(format!("c=biws,r={n},x=1,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=").as_bytes())
+            .unwrap_err(),
+        Error::AuthenticationFailed
+    );
+}
+
+#[test]
+fn server_rejects_bad_client_first() {
+    let tls = full_tls();
+    let cases: &[(&str, &str, Error)] = &[
+        ("SCRAM-SHA-1", "n,,n=,r=abc", Error::EmptyUsername),
+        (
+            "SCRAM-SHA-1",
+            "n,,n=u=2,r=abc",
+            Error::Malformed("invalid escape in name"),
+        ),
+        (
+            "SCRAM-SHA-1",
+            "n,,n=u=2x,r=abc",
+            Error::Malformed("invalid escape in name"),
+        ),
+        ("SCRAM-SHA-1", "n,,n=user", Error::MissingAttribute('r')),
+        ("SCRAM-SHA-1", "n,,r=abc", Error::MissingAttribute('n')),
+        (
+            "SCRAM-SHA-1",
+            "n,,n=a,n=b,r=abc",
+            Error::DuplicateAttribute('n'),
+        ),
+        (
+            "SCRAM-SHA-1",
+            "n,,m=x,n=user,r=abc",
+            Error::MandatoryExtension,
+        ),
+        (
+            "SCRAM-SHA-1",
+            "n,,n=user,r=abc,m=x",
+            Error::MandatoryExtension,
+        ),
+        (
+            "SCRAM-SHA-1",
+            "n,,n=user,r=",
+            Error::Malformed("client nonce"),
+        ),
+        (
+            "SCRAM-SHA-1",
+            "n,n=user,r=abc",
+            Error::Malformed("authzid syntax"),
+        ),
+        ("SCRAM-SHA-1", "n,,", Error::Malformed("attribute syntax")),
+        ("SCRAM-SHA-1", "n", Error::Malformed("truncated GS2 header")),
+        (
+            "SCRAM-SHA-1",
+            "n,",
+            Error::Malformed("truncated GS2 header"),
+        ),
+        (
+            "SCRAM-SHA-1",
+            "x,,n=user,r=abc",
+            Error::Malformed("channel binding flag"),
+        ),
+        (
+            "SCRAM-SHA-1",
+            "n,,n=us\u{7}er,r=abc",
+            Error::Saslprep("prohibited character"),
+        ),
+        // p= with a mechanism without -PLUS.
+        (
+            "SCRAM-SHA-1",
+            "p=tls-unique,,n=user,r=abc",
+            Error::ChannelBindingFlag,
+        ),
+        // -PLUS without p=.
+        (
+            "SCRAM-SHA-1-PLUS",
+            "n,,n=user,r=abc",
+            Error::ChannelBindingFlag,
+        ),
+        (
+            "SCRAM-SHA-1-PLUS",
+            "y,,n=user,r=abc",
+            Error::ChannelBindingFlag,
+        ),
+        // Downgrade: the client claims the server offers no -PLUS.
+        ("SCRAM-SHA-1", "y,,n=user,r=abc", Error::Downgrade),
+        (
+            "SCRAM-SHA-1-PLUS",
+            "p=tls-bogus,,n=user,r=abc",
+            Error::UnsupportedChannelBinding("tls-bogus".into()),
+        ),
+    ];
+    for (mech, msg, expected) in cases {
+        let mut server =
+            Server::new(mech, &server_config(), &tls, &mut SeededRandom::new(0)).unwrap();
+        assert_eq!(
+            &server.start(Some(msg.as_bytes())).unwrap_err(),
+            expected,
+            "{mech} {msg}"
+        );
+    }
+    // Over the size limit.
+    let mut server = Server::new(
+        "SCRAM-SHA-1",
+        &server_config(),
+        &tls,
+        &mut SeededRandom::new(0),
+    )
+    .unwrap();
+    let long = format!("n,,n={},r=abc", "a".repeat(5000));
+    assert!(matches!(
+        server.start(Some(long.as_bytes())),
+        Err(Error::TooLong { .. })
+    ));
+    // y is fine when the server offers no -PLUS (no binding data).
+    let mut server = Server::new(
+        "SCRAM-SHA-1",
+        &server_config(),
+        &TlsInfo::tls(),
+        &mut SeededRandom::new(0),
+    )
+    .unwrap();
+    assert!(server.start(Some(b"y,,n=user,r=abc")).is_ok());
+}
+
+#[test]
+fn server_accepts_only_the_binding_types_it_has() {
+    // The server has only tls-server-end-point data; a client binding with
+    // tls-unique must fail even though the name is valid.
+    let server_tls =
+        TlsInfo::tls().with_binding(cb(ChannelBindingType::TlsServerEndPoint, &[2; 32]));
+    let sel = scram_selection(
+        Mechanism::ScramSha256Plus,
+        ChannelBindingChoice::Bound(ChannelBindingType::TlsUnique),
+    );
+    let err = scram_exchange(
+        &sel,
+        PASSWORD,
+        Some(record(ScramHash::Sha256, PASSWORD)),
+        &full_tls(),
+        &server_tls,
+    )
+    .unwrap_err();
+    assert_eq!(err, Error::UnsupportedChannelBinding("tls-unique".into()));
+    assert_eq!(
+        server_config().channel_binding_types(&server_tls),
+        vec![ChannelBindingType::TlsServerEndPoint]
+    );
+}
+
+#[test]
+fn channel_binding_data_mismatch_fails() {
+    // Different exporter values on both ends: a man in the middle.
+    let client_tls = TlsInfo::tls().with_binding(cb(ChannelBindingType::TlsExporter, &[1; 32]));
+    let server_tls = TlsInfo::tls().with_binding(cb(ChannelBindingType::TlsExporter, &[7; 32]));
+    let sel = scram_selection(
+        Mechanism::ScramSha1Plus,
+        ChannelBindingChoice::Bound(ChannelBindingType::TlsExporter),
+    );
+    let err = scram_exchange(
+        &sel,
+        PASSWORD,
+        Some(record(ScramHash::Sha1, PASSWORD)),
+        &client_tls,
+        &server_tls,
+    )
+    .unwrap_err();
+    assert_eq!(err, Error::ChannelBindingMismatch);
+}
+
+#[test]
+fn downgrade_through_stripped_plus_is_detected() {
+    // The attacker stripped -PLUS from the offer; the client sees no -PLUS,
+    // picks SCRAM-SHA-256 with flag y, and the real server refuses.
+    let tls = full_tls();
+    let offered = ["SCRAM-SHA-1", "SCRAM-SHA-256", "PLAIN"];
+    let sel = ClientConfig::default()
+        .select(&offered, None, &tls)
+        .unwrap();
+    assert_eq!(sel.mechanism, Mechanism::ScramSha256);
+    assert_eq!(sel.channel_binding, ChannelBindingChoice::NotOffered);
+    let err = scram_exchange(
+        &sel,
+        PASSWORD,
+        Some(record(ScramHash::Sha256, PASSWORD)),
+        &tls,
+        &tls,
+    )
+    .unwrap_err();
+    assert_eq!(err, Error::Downgrade);
+    assert_eq!(err.condition(), Condition::NotAuthorized);
+}
+
+/// A client that sent the RFC 5802 client-first.
+fn rfc5802_client() -> Client {
+    rfc5802_client_with(&ClientConfig::default())
+}
+
+fn rfc5802_client_with(config: &ClientConfig) -> Client {
+    let sel = scram_selection(Mechanism::ScramSha1, ChannelBindingChoice::Unsupported);
+    let mut client = Client::new(
+        &sel,
+        ClientCredentials::password(USER, PASSWORD),
+        &TlsInfo::plaintext(),
+        config,
+        &mut SeededRandom::new(1),
+    )
+    .unwrap();
+    client
+        .set_nonce_for_test_vectors(RFC5802.client_nonce)
+        .unwrap();
+    client.initial_response().unwrap();
+    client
+}
+
+#[test]
+fn client_rejects_bad_server_first() {
+    let c = RFC5802.client_nonce;
+    let cases: Vec<(String, Error)> = vec![
+        (
+            format!("r={c},s=QSXCR+Q6sek8bf92,i=4096"),
+            Error::NonceMismatch,
+        ),
+        (
+            "r=someoneelse,s=QSXCR+Q6sek8bf92,i=4096".into(),
+            Error::NonceMismatch,
+        ),
+        (
+            format!("r={c}x,s=QSXCR+Q6sek8bf9*,i=4096"),
+            Error::InvalidBase64('s'),
+        ),
+        (format!("r={c}x,s=,i=4096"), Error::Malformed("empty salt")),
+        (
+            format!("r={c}x,s=QSXCR+Q6sek8bf92,i=4095"),
+            Error::IterationCountTooLow {
+                got: 4095,
+                min: 4096,
+            },
+        ),
+        (
+            format!("r={c}x,s=QSXCR+Q6sek8bf92,i=0"),
+            Error::Malformed("iteration count"),
+        ),
+        (
+            format!("r={c}x,s=QSXCR+Q6sek8bf92,i=-1"),
+            Error::Malformed("iteration count"),
+        ),
+        (
+            format!("r={c}x,s=QSXCR+Q6sek8bf92,i=04096"),
+            Error::Malformed("iteration count"),
+        ),
+        (
+            format!("r={c}x,s=QSXCR+Q6sek8bf92,i=4000000000"),
+            Error::IterationCountTooHigh {
+                got: 4_000_000_000,
+                max: 1_000_000,
+            },
+        ),
+        (
+            format!("r={c}x,s=QSXCR+Q6sek8bf92,i=99999999999"),
+            Error::Malformed("iteration count"),
+        ),
+        (
+            format!("r={c}x,s=QSXCR+Q6sek8bf92"),
+            Error::MissingAttribute('i'),
+        ),
+        (format!("r={c}x,i=4096"), Error::MissingAttribute('s')),
+        (
+            format!("m=1,r={c}x,s=QSXCR+Q6sek8bf92,i=4096"),
+            Error::MandatoryExtension,
+        ),
+        (
+            format!("r={c}x,s=QSXCR+Q6sek8bf92,i=4096,s=AAAA"),
+            Error::DuplicateAttribute('s'),
+        ),
+        (
+            format!("r={c}x,s=QSXCR+Q6sek8bf92,i=4096,"),
+            Error::Malformed("attribute syntax"),
+        ),
+        ("e=other-error".into(), Error::MissingAttribute('r')),
+    ];
+    for (msg, expected) in cases {
+        let mut client = rfc5802_client();
+        assert_eq!(
+            client.challenge(msg.as_bytes()).unwrap_err(),
+            expected,
+            "{msg}"
+        );
+    }
+    let mut config = ClientConfig::default();
+    config.min_iterations = 8192;
+    let mut client = rfc5802_client_with(&config);
+    assert_eq!(
+        client
+            .challenge(RFC5802.server_first.as_bytes())
+            .unwrap_err(),
+        Error::IterationCountTooLow {
+            got: 4096,
+            min: 8192
+        }
+    );
+    config.min_iterations = 1;
+    config.max_iterations = 2048;
+    let mut client = rfc5802_client_with(&config);
+    assert!(matches!(
+        client.challenge(RFC5802.server_first.as_bytes()),
+        Err(Error::IterationCountTooHigh {
+            got: 4096,
+            max: 2048
+        })
+    ));
+}
+
+#[test]
+fn client_requires_valid_server_signature() {
+    let mut client = rfc5802_client();
+    client.challenge(RFC5802.server_first.as_bytes()).unwrap();
+    assert_eq!(
+        client
+            .success(Some(b"v=rmF9pqV8S7suAoZWja4dJRkFsKQ"))
+            .unwrap_err(),
+        Error::InvalidBase64('v')
+    );
+
+    let mut client = rfc5802_client();
+    client.challenge(RFC5802.server_first.as_bytes()).unwrap();
+    assert_eq!(
+        client
+            .success(Some(b"v=AAAAAAAAAAAAAAAAAAAAAAAAAAA="))
+            .unwrap_err(),
+        Error::ServerSignatureMismatch
+    );
+
+    // Success without additional data: the server proved nothing.
+    let mut client = rfc5802_client();
+    client.challenge(RFC5802.server_first.as_bytes()).unwrap();
+    assert_eq!(
+        client.success(None).unwrap_err(),
+        Error::ServerSignatureMismatch
+    );
+
+    // Success before server-first.
+    let mut client = rfc5802_client();
+    assert_eq!(
+        client.success(None).unwrap_err(),
+        Error::ServerSignatureMismatch
+    );
+
+    let mut client = rfc5802_client();
+    client.challenge(RFC5802.server_first.as_bytes()).unwrap();
+    assert_eq!(
+        client.success(Some(b"e=invalid-proof")).unwrap_err(),
+        Error::ServerError("invalid-proof".into())
+    );
+
+    // Server-final sent as a challenge, then an empty success.
+    let mut client = rfc5802_client();
+    client.challenge(RFC5802.server_first.as_bytes()).unwrap();
+    assert_eq!(
+        client.challenge(RFC5802.server_final.as_bytes()).unwrap(),
+        b""
+    );
+    client.success(None).unwrap();
+}
+
+#[test]
+fn client_rejects_misconfiguration() {
+    let tls = TlsInfo::tls();
+    let cfg = ClientConfig::default();
+    let mut rng = SeededRandom::new(0);
+    let plus = scram_selection(
+        Mechanism::ScramSha1Plus,
+        ChannelBindingChoice::Bound(ChannelBindingType::TlsUnique),
+    );
+    assert_eq!(
+        Client::new(
+            &plus,
+            ClientCredentials::password(USER, PASSWORD),
+            &tls,
+            &cfg,
+            &mut rng
+        )
+        .unwrap_err(),
+        Error::UnsupportedChannelBinding("tls-unique".into())
+    );
+    let plus_n = scram_selection(Mechanism::ScramSha1Plus, ChannelBindingChoice::Unsupported);
+    assert_eq!(
+        Client::new(
+            &plus_n,
+            ClientCredentials::password(USER, PASSWORD),
+            &tls,
+            &cfg,
+            &mut rng
+        )
+        .unwrap_err(),
+        Error::ChannelBindingFlag
+    );
+    let sel = scram_selection(Mechanism::ScramSha1, ChannelBindingChoice::Unsupported);
+    assert_eq!(
+        Client::new(
+            &sel,
+            ClientCredentials::password("", PASSWORD),
+            &tls,
+            &cfg,
+            &mut rng
+        )
+        .unwrap_err(),
+        Error::EmptyUsername
+    );
+    assert_eq!(
+        Client::new(
+            &sel,
+            ClientCredentials::password(USER, ""),
+            &tls,
+            &cfg,
+            &mut rng
+        )
+        .unwrap_err(),
+        Error::EmptyPassword
+    );
+    assert_eq!(
+        Client::new(&sel, ClientCredentials::none(), &tls, &cfg, &mut rng).unwrap_err(),
+        Error::EmptyUsername
+    );
+}
+
+#[test]
+fn server_misuse_is_an_error() {
+    let tls = TlsInfo::tls();
+    let mut rng = SeededRandom::new(0);
+    assert_eq!(
+        Server::new("DIGEST-MD5", &ServerConfig::default(), &tls, &mut rng).unwrap_err(),
+        Error::InvalidMechanism("DIGEST-MD5".into())
+    );
+    assert_eq!(
+        Server::new("SCRAM-SHA-1-PLUS", &ServerConfig::default(), &tls, &mut rng)
+            .unwrap_err()
+            .condition(),
+        Condition::InvalidMechanism
+    );
+    let mut server = Server::new("SCRAM-SHA-1", &ServerConfig::default(), &tls, &mut rng).unwrap();
+    assert!(server.respond(b"n,,n=user,r=abc").is_err());
+    let mut server = Server::new("SCRAM-SHA-1", &ServerConfig::default(), &tls, &mut rng).unwrap();
+    server.start(Some(b"n,,n=user,r=abc")).unwrap();
+    assert!(server.needs_credentials());
+    // Feeding data while credentials are awaited is an error.
+    assert!(server.respond(b"c=biws,r=abc,p=AAAA").is_err());
+    assert!(server.provide_credentials(None).is_err());
+    let mut server = Server::new("SCRAM-SHA-1", &ServerConfig::default(), &tls, &mut rng).unwrap();
+    server.start(Some(b"n,,n=user,r=abc")).unwrap();
+    assert_eq!(
+        server
+            .provide_credentials(Some(Credentials::Verified))
+            .unwrap_err(),
+        Error::CredentialsMismatch
+    );
+    let mut server = Server::new("SCRAM-SHA-1", &ServerConfig::default(), &tls, &mut rng).unwrap();
+    assert_eq!(server.abort().condition(), Condition::Aborted);
+    assert!(server.start(Some(b"n,,n=user,r=abc")).is_err());
+}
+
+#[test]
+fn nonces_come_from_the_injected_random() {
+    // Same seed, same messages; different seed, different nonce.
+    let first = |seed| {
+        let sel = scram_selection(Mechanism::ScramSha256, ChannelBindingChoice::Unsupported);
+        let mut c = Client::new(
+            &sel,
+            ClientCredentials::password(USER, PASSWORD),
+            &TlsInfo::tls(),
+            &ClientConfig::default(),
+            &mut SeededRandom::new(seed),
+        )
+        .unwrap();
+        c.initial_response().unwrap().unwrap()
+    };
+    assert_eq!(first(1), first(1));
+    assert_ne!(first(1), first(2));
+    let nonce_len = first(1).len() - b"n,,n=user,r=".len();
+    assert!(nonce_len >= 24, "{nonce_len}");
+}
