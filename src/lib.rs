@@ -12,14 +12,15 @@
 //! * [`sasl`]: SASL mechanisms, client and server, without XML.
 //!
 //! ```
-//! use xmpp_proto::xml::{Framer, FrameEvent};
+//! use xmpp_proto::xml::{FrameEvent, Framer, Limits};
 //!
-//! let mut framer = Framer::new(Default::default());
-//! framer.feed(b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
+//! let mut framer = Framer::new(Limits::default());
+//! let mut input: &[u8] = b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
 //!     xmlns:stream='http://etherx.jabber.org/streams' to='example.com' version='1.0'>\
-//!     <message to='juliet@example.com'><body>hi &amp; bye</body></message>");
+//!     <message to='juliet@example.com'><body>hi &amp; bye</body></message>";
 //! let mut stanzas = 0;
-//! while let Some(event) = framer.next_event().unwrap() {
+//! // Each call consumes what it needs and leaves the rest in `input`.
+//! while let Some(event) = framer.next_event(&mut input).unwrap() {
 //!     if let FrameEvent::Element(el) = event {
 //!         assert_eq!(el.name(), "message");
 //!         assert_eq!(el.get_child("body", "jabber:client").unwrap().text(), "hi & bye");

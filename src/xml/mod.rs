@@ -27,6 +27,8 @@ mod chars;
 mod element;
 mod error;
 mod framer;
+#[doc(hidden)]
+pub mod fuzzing;
 mod limits;
 mod parser;
 mod writer;
