@@ -37,3 +37,8 @@ pub mod random;
 pub mod sasl;
 pub mod stream;
 pub mod xml;
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

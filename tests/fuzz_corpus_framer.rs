@@ -26,7 +26,10 @@ fn framer_corpus() {
         } else if let Some(rest) = name.strip_prefix("err_") {
             let error = error.unwrap_or_else(|| panic!("{name}: accepted"));
             let condition = error.condition().as_str();
-            assert!(rest.starts_with(condition), "{name}: got {condition} ({error})");
+            assert!(
+                rest.starts_with(condition),
+                "{name}: got {condition} ({error})"
+            );
         }
         checked += 1;
     }

@@ -4,7 +4,7 @@
 //! The XML-level checks of a received header (stream namespace and
 //! prefix, content namespace, declared namespaces) are done by the
 //! [`Framer`](crate::xml::Framer) before it reports
-//! [`StreamOpen`](crate::xml::StreamOpen); this module reads the
+//! [`StreamOpen`]; this module reads the
 //! attributes. Addresses stay strings here: which JIDs are acceptable
 //! depends on the role (RFC 6120 §4.7.1, §4.7.2).
 

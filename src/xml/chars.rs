@@ -58,10 +58,10 @@ pub(crate) fn find_illegal_char(s: &[u8]) -> Option<u32> {
                 (b < 0x20) as u8 & (b != b'\t') as u8 & (b != b'\n') as u8 & (b != b'\r') as u8;
             suspect |= control | (b == 0xEF) as u8;
         }
-        if suspect != 0 {
-            if let Some(c) = examine(s, start, start + block.len()) {
-                return Some(c);
-            }
+        if suspect != 0
+            && let Some(c) = examine(s, start, start + block.len())
+        {
+            return Some(c);
         }
         start += block.len();
     }

@@ -579,9 +579,10 @@ fn scan_item(
                             }
                             scan.lex = Lex::Cdata(pos + CDATA.len());
                             pos += CDATA.len();
-                        } else if rest.len() < CDATA.len() && CDATA.starts_with(rest) {
-                            break None;
-                        } else if rest.len() < 2 {
+                        } else if (rest.len() < CDATA.len() && CDATA.starts_with(rest))
+                            || rest.len() < 2
+                        {
+                            // Not enough bytes yet to tell CDATA from the rest.
                             break None;
                         } else if rest[1] == b'-' {
                             return Err(Error::Comment);

@@ -77,7 +77,11 @@ fn run(input: &[u8], sizes: &[usize]) -> (Vec<FrameEvent>, Option<Error>) {
                 Ok(None) => break,
                 Err(e) => {
                     let mut more: &[u8] = b"<a/>";
-                    assert_eq!(framer.next_event(&mut more), Err(e.clone()), "error not sticky");
+                    assert_eq!(
+                        framer.next_event(&mut more),
+                        Err(e.clone()),
+                        "error not sticky"
+                    );
                     return (events, Some(e));
                 }
             }
@@ -92,7 +96,9 @@ fn round_trip(el: &Element) {
     let xml = Writer::standalone()
         .to_string(el)
         .expect("an element read from a stream can be written");
-    let mut stream = b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>".to_vec();
+    let mut stream =
+        b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>"
+            .to_vec();
     stream.extend_from_slice(xml.as_bytes());
     let mut framer = Framer::new(Limits::relaxed(1 << 20));
     let mut input = &stream[..];

@@ -929,7 +929,8 @@ mod tests {
     #[test]
     fn rejections() {
         use Error::*;
-        let cases: &[(&str, fn(&Error) -> bool)] = &[
+        type Check = fn(&Error) -> bool;
+        let cases: &[(&str, Check)] = &[
             (
                 "<a>&foo;</a>",
                 |e| matches!(e, UndefinedEntity(n) if n == "foo"),

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every test of the crate, installing first what the tests need:
+# a Python virtual environment with the independent implementations the
+# interop tests talk to (scramp for SCRAM). Safe to run again: what is
+# already there is kept.
+#
+#   bash tests/all.sh
+#
+# With CI=true, interop tests fail (instead of skipping) when a peer is
+# missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv=target/interop-venv
+py_packages=(scramp==1.5.0)
+
+if ! "$venv/bin/python" -c 'import scramp' 2>/dev/null; then
+    echo "== setting up $venv (${py_packages[*]})"
+    mkdir -p target
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "${py_packages[@]}"
+fi
+export XMPP_PROTO_PYTHON="$PWD/$venv/bin/python"
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+echo "== cargo test (library, integration and interop tests, examples, doc tests, fuzz corpora)"
+status=0
+cargo test --no-fail-fast --color never 2>&1 | tee "$log" || status=$?
+
+echo "== benchmarks compile"
+cargo bench --no-run --quiet 2>&1 | tail -n 3 || status=$?
+
+passed=$(grep -Eo '[0-9]+ passed' "$log" | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s+=$1} END {print s+0}')
+echo
+echo "all tests: $passed passed, $failed failed"
+if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$passed" -eq 0 ]; then
+    exit 1
+fi
