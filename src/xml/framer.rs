@@ -361,7 +361,11 @@ impl Framer {
                 return Err(Error::DataAfterClose);
             }
             let mut scan = Scan::new();
-            match scan_item(input, &mut scan, &self.limits, self.phase)? {
+            // Look at no more than the buffered path would (one byte past
+            // the limit), so that the first error found does not depend on
+            // how the input was split.
+            let window = &input[..input.len().min(limit.saturating_add(1))];
+            match scan_item(window, &mut scan, &self.limits, self.phase)? {
                 Some(end) => {
                     if end > limit {
                         return Err(Error::LimitExceeded(which));
