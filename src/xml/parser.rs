@@ -317,22 +317,35 @@ impl<'a> Parser<'a> {
         if len > self.limits.max_name_bytes {
             return Err(Error::LimitExceeded(Limit::NameBytes));
         }
-        let name = &self.text[start..self.pos];
-        let (prefix, local) = match colon {
-            Some(c) => (&name[..c as usize], &name[c as usize + 1..]),
-            None => ("", name),
-        };
-        let valid = |s: &str| -> bool {
-            if ascii {
-                let b = s.as_bytes();
-                !b.is_empty() && (b[0].is_ascii_alphabetic() || b[0] == b'_')
-            } else {
+        if ascii {
+            // Only the first byte of each part can be wrong: the table let
+            // through name characters alone.
+            let starts = |at: usize, end: usize| {
+                at < end && (bytes[at].is_ascii_alphabetic() || bytes[at] == b'_')
+            };
+            let ok = match colon {
+                None => starts(start, self.pos),
+                Some(c) => {
+                    let c = start + c as usize;
+                    starts(start, c) && starts(c + 1, self.pos)
+                }
+            };
+            if !ok {
+                return Err(err("invalid name"));
+            }
+        } else {
+            let name = &self.text[start..self.pos];
+            let (prefix, local) = match colon {
+                Some(c) => (&name[..c as usize], &name[c as usize + 1..]),
+                None => ("", name),
+            };
+            let valid = |s: &str| {
                 let mut cs = s.chars();
                 matches!(cs.next(), Some(c) if is_name_start_char(c)) && cs.all(is_name_char)
+            };
+            if !valid(local) || (colon.is_some() && !valid(prefix)) {
+                return Err(err("invalid name"));
             }
-        };
-        if !valid(local) || (colon.is_some() && !valid(prefix)) {
-            return Err(err("invalid name"));
         }
         Ok(((start as u32, self.pos as u32), colon))
     }
