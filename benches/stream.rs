@@ -6,7 +6,8 @@
 //! `cargo bench --bench stream` prints a summary table (median of 7 runs,
 //! allocations counted by a counting allocator) and then criterion's
 //! measurements. `cargo bench --bench stream -- --summary` prints only the
-//! table, `--row N` only its row N (for profiling).
+//! table, `--row N` only its row N and `--mb N` uses an N-MiB stream
+//! (both for profiling).
 
 use std::hint::black_box;
 use std::io::BufReader;
@@ -147,7 +148,11 @@ fn summary(data: &[u8], stanzas: usize) {
 }
 
 fn main() {
-    let (data, stanzas) = corpus::generate(TARGET_BYTES);
+    let mb: Option<usize> = std::env::args()
+        .skip_while(|a| a != "--mb")
+        .nth(1)
+        .and_then(|v| v.parse().ok());
+    let (data, stanzas) = corpus::generate(mb.map_or(TARGET_BYTES, |m| m << 20));
     summary(&data, stanzas);
     if std::env::args().any(|a| a == "--summary") {
         return;

@@ -297,10 +297,13 @@ impl<'a> Parser<'a> {
         let bytes = self.src;
         let mut colon = None;
         let mut ascii = true;
-        while self.pos < bytes.len() {
-            let b = bytes[self.pos];
+        loop {
+            // The common bytes first, in a tight loop.
+            while self.pos < bytes.len() && NAME_BYTES[bytes[self.pos] as usize] == NAME {
+                self.pos += 1;
+            }
+            let Some(&b) = bytes.get(self.pos) else { break };
             match NAME_BYTES[b as usize] {
-                NAME => {}
                 STOP => break,
                 COLON => {
                     if colon.is_some() {
@@ -606,13 +609,13 @@ impl<'a> Parser<'a> {
         if len > self.limits.max_text_bytes {
             return Err(Error::LimitExceeded(Limit::TextBytes));
         }
-        let raw = &self.text[from..to];
         // Most values need no decoding: screen them branch-free (tab, LF
         // and CR are the only bytes below 0x20 left after the character
         // check).
-        let special = raw.bytes().fold(0u8, |acc, b| {
-            acc | (b < 0x20) as u8 | (b == b'&') as u8 | (b == b'<') as u8
-        });
+        let mut special = 0u8;
+        for &b in &self.src[from..to] {
+            special |= (b < 0x20) as u8 | (b == b'&') as u8 | (b == b'<') as u8;
+        }
         if special == 0 {
             self.pos = to + 1;
             return Ok(span(from, len));
