@@ -1388,7 +1388,15 @@ fn xep0474_lets_the_client_go_on_and_checks_the_hash() {
         .unwrap();
     assert!(sel.downgrade_hash_required);
     assert_eq!(
-        run_selected(&sel, &client_config, &client_tls, &config, &server_tls, &real).unwrap_err(),
+        run_selected(
+            &sel,
+            &client_config,
+            &client_tls,
+            &config,
+            &server_tls,
+            &real
+        )
+        .unwrap_err(),
         Error::DowngradeHashMismatch
     );
 }
@@ -1413,21 +1421,22 @@ fn server_hashes_the_list_the_host_advertised() {
     let default_ad = config.advertisement(&tls);
     assert_ne!(default_ad, ad);
     assert_eq!(
-        run_selected(&sel, &ClientConfig::default(), &tls, &config, &tls, &default_ad)
-            .unwrap_err(),
+        run_selected(
+            &sel,
+            &ClientConfig::default(),
+            &tls,
+            &config,
+            &tls,
+            &default_ad
+        )
+        .unwrap_err(),
         Error::DowngradeHashMismatch
     );
     // A mechanism the host did not advertise is refused.
     assert_eq!(
-        Server::with_advertisement(
-            "SCRAM-SHA-1",
-            &config,
-            &tls,
-            &ad,
-            &mut SeededRandom::new(0)
-        )
-        .unwrap_err()
-        .condition(),
+        Server::with_advertisement("SCRAM-SHA-1", &config, &tls, &ad, &mut SeededRandom::new(0))
+            .unwrap_err()
+            .condition(),
         Condition::InvalidMechanism
     );
 }
@@ -1676,8 +1685,8 @@ fn plain_password_is_a_query_string() {
         plain_login(&config, msg, true).unwrap_err(),
         Error::AuthenticationFailed
     );
-    let mut server = Server::new("PLAIN", &config, &TlsInfo::tls(), &mut SeededRandom::new(0))
-        .unwrap();
+    let mut server =
+        Server::new("PLAIN", &config, &TlsInfo::tls(), &mut SeededRandom::new(0)).unwrap();
     let ServerOutput::NeedCredentials(req) = server.start(Some(msg)).unwrap() else {
         panic!()
     };
@@ -1700,11 +1709,11 @@ fn anonymous_trace_profile() {
     let err = server.start(Some("\u{202E}evil".as_bytes())).unwrap_err();
     assert_eq!(err.condition(), Condition::MalformedRequest);
     for (trace, ok) in [
-        ("\u{200F}x", false),            // C.8: right-to-left mark
-        ("x\u{206F}", false),            // C.8: deprecated format character
-        ("x\u{FEFF}", false),            // C.2.2: zero width no-break space
+        ("\u{200F}x", false),           // C.8: right-to-left mark
+        ("x\u{206F}", false),           // C.8: deprecated format character
+        ("x\u{FEFF}", false),           // C.2.2: zero width no-break space
         ("\u{05D0}abc\u{05D1}", false), // RandALCat mixed with LCat
-        ("\u{05D0}1", false),            // RandALCat not at the end
+        ("\u{05D0}1", false),           // RandALCat not at the end
         ("\u{05D0}\u{05D1}", true),
         ("\u{E0041}", false), // C.9: tag character
         ("\u{F8FF}", false),  // C.3: private use
@@ -1717,7 +1726,11 @@ fn anonymous_trace_profile() {
             &mut SeededRandom::new(0),
         )
         .unwrap();
-        assert_eq!(server.start(Some(trace.as_bytes())).is_ok(), ok, "{trace:?}");
+        assert_eq!(
+            server.start(Some(trace.as_bytes())).is_ok(),
+            ok,
+            "{trace:?}"
+        );
         let sel = Selection::new(Mechanism::Anonymous, ChannelBindingChoice::Unsupported);
         let client = Client::new(
             &sel,
@@ -1735,7 +1748,10 @@ fn anonymous_trace_profile() {
 #[test]
 fn single_message_mechanisms_refuse_success_data() {
     let cases = [
-        (Mechanism::Plain, ClientCredentials::password(USER, PASSWORD)),
+        (
+            Mechanism::Plain,
+            ClientCredentials::password(USER, PASSWORD),
+        ),
         (Mechanism::External, ClientCredentials::none()),
         (Mechanism::Anonymous, ClientCredentials::none()),
     ];

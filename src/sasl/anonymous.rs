@@ -98,16 +98,31 @@ mod tests {
     fn trace_profile_prohibitions() {
         // C.2.2, C.3, C.4, C.6, C.8 (format characters), C.9.
         for c in [
-            '\u{0085}', '\u{E000}', '\u{FFFF}', '\u{FFFC}', '\u{200E}', '\u{202E}', '\u{206A}',
+            '\u{0085}',
+            '\u{E000}',
+            '\u{FFFF}',
+            '\u{FFFC}',
+            '\u{200E}',
+            '\u{202E}',
+            '\u{206A}',
             '\u{E0001}',
         ] {
             assert!(parse(format!("ab{c}cd").as_bytes()).is_err(), "{c:?}");
         }
         // Unassigned in Unicode 3.2 and C.7 are allowed; no mapping or
         // normalization happens.
-        assert_eq!(parse("a\u{0221}".as_bytes()).unwrap().as_deref(), Some("a\u{0221}"));
-        assert_eq!(parse("\u{2FF0}".as_bytes()).unwrap().as_deref(), Some("\u{2FF0}"));
-        assert_eq!(parse("\u{00AD}x".as_bytes()).unwrap().as_deref(), Some("\u{00AD}x"));
+        assert_eq!(
+            parse("a\u{0221}".as_bytes()).unwrap().as_deref(),
+            Some("a\u{0221}")
+        );
+        assert_eq!(
+            parse("\u{2FF0}".as_bytes()).unwrap().as_deref(),
+            Some("\u{2FF0}")
+        );
+        assert_eq!(
+            parse("\u{00AD}x".as_bytes()).unwrap().as_deref(),
+            Some("\u{00AD}x")
+        );
     }
 
     #[test]

@@ -299,12 +299,12 @@ impl Client {
                 // list, which no server sends: the check then fails.
                 let downgrade_hash = (!selection.offered.is_empty() || require_downgrade_hash)
                     .then(|| {
-                    downgrade_protection_hash(
-                        hash,
-                        &selection.offered,
-                        selection.server_channel_bindings.as_deref(),
-                    )
-                });
+                        downgrade_protection_hash(
+                            hash,
+                            &selection.offered,
+                            selection.server_channel_bindings.as_deref(),
+                        )
+                    });
                 Inner::Scram(Box::new(ScramClient::new(
                     ScramClientParams {
                         hash,

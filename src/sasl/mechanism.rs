@@ -307,9 +307,7 @@ pub(crate) fn select<M: AsRef<str>, B: AsRef<str>>(
                         .preference
                         .iter()
                         .copied()
-                        .find(|&m| {
-                            m.scram_hash().is_some() && !m.is_plus() && usable(m, false)
-                        })
+                        .find(|&m| m.scram_hash().is_some() && !m.is_plus() && usable(m, false))
                         .ok_or(SelectError::ChannelBindingDowngrade)?
                 } else if announced
                     .as_ref()
@@ -400,13 +398,8 @@ mod tests {
         cb: Option<&[&str]>,
         tls: &TlsInfo,
     ) -> Result<(Mechanism, ChannelBindingChoice), SelectError> {
-        select(
-            &policy(&DEFAULT_PREFERENCE, false, false),
-            offered,
-            cb,
-            tls,
-        )
-        .map(|s| (s.mechanism, s.channel_binding))
+        select(&policy(&DEFAULT_PREFERENCE, false, false), offered, cb, tls)
+            .map(|s| (s.mechanism, s.channel_binding))
     }
 
     const OFFER: [&str; 5] = [

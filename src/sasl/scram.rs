@@ -381,13 +381,8 @@ impl ScramServer {
         let mut raw = [0u8; 24];
         rng.fill(&mut raw);
         // The decoy's keys are random, but its salt is fixed per user below.
-        let unknown = ScramCredentials::decoy(
-            &p.decoy_key,
-            p.hash,
-            "",
-            p.unknown_user_iterations,
-            rng,
-        );
+        let unknown =
+            ScramCredentials::decoy(&p.decoy_key, p.hash, "", p.unknown_user_iterations, rng);
         Self {
             p,
             nonce: STANDARD.encode(raw),
