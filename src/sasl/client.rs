@@ -159,7 +159,11 @@ impl ClientCredentials {
         self
     }
 
-    /// The ANONYMOUS trace (RFC 4505 §2), at most 255 characters.
+    /// The ANONYMOUS trace (RFC 4505 §2): at most 255 characters, checked
+    /// against the "trace" stringprep profile of RFC 4505 §3 (no control,
+    /// private use, non-character, surrogate, display-changing or tagging
+    /// characters, and the bidirectional rules of RFC 3454 §6) when the
+    /// client is created.
     pub fn with_trace(mut self, trace: impl Into<String>) -> Self {
         self.trace = Some(trace.into());
         self

@@ -5,7 +5,9 @@
 //! SCRAM-SHA-512(-PLUS), EXTERNAL (RFC 4422 App. A) and ANONYMOUS
 //! (RFC 4505), and the client-side choice of mechanism and GS2 channel
 //! binding flag (RFC 5802 §6), using XEP-0440 when the server advertises
-//! its binding types. Parsing `<mechanisms/>` is the stream layer's job.
+//! its binding types and applying its business rules (and XEP-0474's
+//! relaxation of rule 6) against channel-binding downgrades. Parsing
+//! `<mechanisms/>` is the stream layer's job.
 
 use std::fmt;
 use std::str::FromStr;

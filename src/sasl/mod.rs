@@ -51,7 +51,18 @@
 //! was given, and fails an exchange naming another type (RFC 5802 §6). The
 //! client picks a type the server advertised, or its own first type when
 //! the server does not use XEP-0440. On TLS 1.3 that should be
-//! `tls-exporter`; `tls-unique` is defined only up to TLS 1.2.
+//! `tls-exporter`; `tls-unique` is defined only up to TLS 1.2. When the
+//! server advertises `-PLUS` mechanisms and types none of which the client
+//! can supply, the client refuses to authenticate (XEP-0440 §Business
+//! Rules, rule 6) unless told to rely on the XEP-0474 hash; see
+//! [`ClientConfig::select`] for each rule.
+//!
+//! # Unknown users
+//!
+//! A server answers a request for an unknown user like one for a known
+//! user with a wrong password: SCRAM shows a decoy salt derived from
+//! [`ServerConfig::decoy_key`] (stable per user, see [`DecoyKey`]) and
+//! fails at the proof; PLAIN runs the same PBKDF2 before failing.
 //!
 //! # Example
 //!

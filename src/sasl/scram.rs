@@ -5,7 +5,10 @@
 //! downgrade rule), §7 (message syntax) and §9 (iteration count limits on
 //! the client), RFC 7677 (SHA-256), the same construction with SHA-512 (as
 //! in draft-melnikov-scram-sha-512), and the optional downgrade protection
-//! hash `h=` of XEP-0474. The GS2 header is the RFC 5802 §7 subset of
+//! hash `h=` of XEP-0474 (checked when present, required when the client's
+//! selection relied on it per XEP-0474 §Business Rules). Unknown users get
+//! a decoy record whose salt is derived from the server's
+//! [`DecoyKey`](super::DecoyKey) (RFC 5802 §9). The GS2 header is the RFC 5802 §7 subset of
 //! RFC 5801 (no `F,` non-standard flag). Not implemented: SCRAM over
 //! GSS-API (RFC 5802 §8), the `e=` values as a typed enum (they are passed
 //! through as text), and the RFC 5803 LDAP record encoding.
@@ -677,7 +680,7 @@ impl ScramClient {
             }
         };
         let authzid = match &p.authzid {
-            Some(a) if a.is_empty() => return Err(Error::Malformed("empty authzid")),
+            Some(a) if a.is_empty() => return Err(Error::InvalidAuthzid("empty authzid")),
             Some(a) => format!("a={}", escape_saslname(a)),
             None => String::new(),
         };
