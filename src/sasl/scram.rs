@@ -8,7 +8,7 @@
 //! hash `h=` of XEP-0474 (checked when present, required when the client's
 //! selection relied on it per XEP-0474 §Business Rules). Unknown users get
 //! a decoy record whose salt is derived from the server's
-//! [`DecoyKey`](super::DecoyKey) (RFC 5802 §9). The GS2 header is the RFC 5802 §7 subset of
+//! [`DecoyKey`] (RFC 5802 §9). The GS2 header is the RFC 5802 §7 subset of
 //! RFC 5801 (no `F,` non-standard flag). Not implemented: SCRAM over
 //! GSS-API (RFC 5802 §8), the `e=` values as a typed enum (they are passed
 //! through as text), and the RFC 5803 LDAP record encoding.
