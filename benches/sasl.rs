@@ -30,7 +30,7 @@ fn transcript(hash: ScramHash, record: &ScramCredentials) -> Transcript {
         &mut SeededRandom::new(1),
     )
     .unwrap();
-    let client_first = client.initial_response().unwrap().unwrap();
+    let client_first = client.initial_response().unwrap();
     let mut server = server(mechanism);
     server.start(Some(&client_first)).unwrap();
     let ServerOutput::Challenge(sf) = server

@@ -55,7 +55,7 @@ fn scram_exchange(
         server_tls,
         &mut rng,
     )?;
-    let first = client.initial_response()?.unwrap();
+    let first = client.initial_response()?;
     let ServerOutput::NeedCredentials(req) = server.start(Some(&first))? else {
         panic!("expected a credentials request")
     };
@@ -120,7 +120,7 @@ fn vector_client(v: &Vector) {
     .unwrap();
     client.set_nonce_for_test_vectors(v.client_nonce).unwrap();
     assert_eq!(
-        client.initial_response().unwrap().unwrap(),
+        client.initial_response().unwrap(),
         v.client_first.as_bytes()
     );
     assert_eq!(
@@ -285,7 +285,7 @@ fn xep0474_downgrade_protection() {
             &mut rng,
         )?;
         let mut server = Server::new(sel.mechanism.name(), &config, &tls, &mut rng)?;
-        server.start(client.initial_response()?.as_deref())?;
+        server.start(Some(&client.initial_response()?))?;
         let ServerOutput::Challenge(sf) = server.provide_credentials(Some(Credentials::Scram(
             record(ScramHash::Sha256, PASSWORD),
         )))?
@@ -329,7 +329,7 @@ fn authzid_is_escaped_and_passed_on() {
         &mut rng,
     )
     .unwrap();
-    let first = client.initial_response().unwrap().unwrap();
+    let first = client.initial_response().unwrap();
     assert!(first.starts_with(b"n,a=admin=2Cx=3Dy@example.org,n=us=2Cer=3D,r="));
     let mut server = Server::new(
         "SCRAM-SHA-256",
@@ -371,7 +371,7 @@ fn saslprep_applies_to_user_and_password() {
     )
     .unwrap();
     let ServerOutput::NeedCredentials(req) = server
-        .start(client.initial_response().unwrap().as_deref())
+        .start(Some(&client.initial_response().unwrap()))
         .unwrap()
     else {
         panic!()
@@ -412,7 +412,7 @@ fn salted_password_cache_is_filled_and_used() {
         )
         .unwrap();
         server
-            .start(client.initial_response().unwrap().as_deref())
+            .start(Some(&client.initial_response().unwrap()))
             .unwrap();
         let ServerOutput::Challenge(sf) = server
             .provide_credentials(Some(Credentials::Scram(rec.clone())))
@@ -473,7 +473,7 @@ fn plain_with_scram_record_and_with_host_check() {
             &mut rng,
         )
         .unwrap();
-        let msg = client.initial_response().unwrap().unwrap();
+        let msg = client.initial_response().unwrap();
         assert_eq!(
             msg,
             format!("boss@example.org\0user\0{password}").as_bytes()
@@ -555,7 +555,7 @@ fn external_flow() {
             &mut SeededRandom::new(0),
         )
         .unwrap();
-        let ir = client.initial_response().unwrap().unwrap();
+        let ir = client.initial_response().unwrap();
         assert_eq!(ir, authzid.unwrap_or("").as_bytes());
         let mut server = Server::new("EXTERNAL", &config, &tls, &mut SeededRandom::new(0)).unwrap();
         let ServerOutput::NeedCredentials(req) = server.start(Some(&ir)).unwrap() else {
@@ -633,7 +633,7 @@ fn anonymous_flow() {
         &mut SeededRandom::new(0),
     )
     .unwrap();
-    let ir = client.initial_response().unwrap().unwrap();
+    let ir = client.initial_response().unwrap();
     let mut server = Server::new(
         "ANONYMOUS",
         &server_config(),
@@ -980,7 +980,7 @@ fn downgrade_through_stripped_plus_is_detected() {
     let tls = full_tls();
     let offered = ["SCRAM-SHA-1", "SCRAM-SHA-256", "PLAIN"];
     let sel = ClientConfig::default()
-        .select(&offered, None, &tls)
+        .select(&offered, None::<&[&str]>, &tls)
         .unwrap();
     assert_eq!(sel.mechanism, Mechanism::ScramSha256);
     assert_eq!(sel.channel_binding, ChannelBindingChoice::NotOffered);
@@ -1277,10 +1277,586 @@ fn nonces_come_from_the_injected_random() {
             &mut SeededRandom::new(seed),
         )
         .unwrap();
-        c.initial_response().unwrap().unwrap()
+        c.initial_response().unwrap()
     };
     assert_eq!(first(1), first(1));
     assert_ne!(first(1), first(2));
     let nonce_len = first(1).len() - b"n,,n=user,r=".len();
     assert!(nonce_len >= 24, "{nonce_len}");
+}
+
+// --- XEP-0440 / XEP-0474 business rules ---------------------------------------
+
+/// A server whose TLS layer only gives `tls-unique`, and a client whose TLS
+/// layer only gives `tls-exporter`: they share no binding type.
+fn mismatched_binding_setup(downgrade_protection: bool) -> (ServerConfig, TlsInfo, TlsInfo) {
+    let mut config = ServerConfig::default();
+    config.mechanisms = vec![Mechanism::ScramSha256Plus, Mechanism::ScramSha256];
+    config.downgrade_protection = downgrade_protection;
+    let server_tls = TlsInfo::tls().with_binding(cb(ChannelBindingType::TlsUnique, &[3; 12]));
+    let client_tls = TlsInfo::tls().with_binding(cb(ChannelBindingType::TlsExporter, &[1; 32]));
+    (config, server_tls, client_tls)
+}
+
+/// Runs a SCRAM exchange from a client selection against a server that
+/// advertised `advertised`.
+fn run_selected(
+    sel: &Selection,
+    client_config: &ClientConfig,
+    client_tls: &TlsInfo,
+    server_config: &ServerConfig,
+    server_tls: &TlsInfo,
+    advertised: &Advertisement,
+) -> Result<Authenticated, Error> {
+    let mut rng = SeededRandom::new(11);
+    let mut client = Client::new(
+        sel,
+        ClientCredentials::password(USER, PASSWORD),
+        client_tls,
+        client_config,
+        &mut rng,
+    )?;
+    let mut server = Server::with_advertisement(
+        sel.mechanism.name(),
+        server_config,
+        server_tls,
+        advertised,
+        &mut rng,
+    )?;
+    server.start(Some(&client.initial_response()?))?;
+    let hash = sel.mechanism.scram_hash().unwrap();
+    let ServerOutput::Challenge(sf) =
+        server.provide_credentials(Some(Credentials::Scram(record(hash, PASSWORD))))?
+    else {
+        panic!("expected server-first")
+    };
+    let cf = client.challenge(&sf)?;
+    let ServerOutput::Success(ok) = server.respond(&cf)? else {
+        panic!("expected success")
+    };
+    client.success(ok.additional_data.as_deref())?;
+    Ok(ok)
+}
+
+#[test]
+fn no_common_binding_type_aborts_per_xep0440_rule_6() {
+    let (config, server_tls, client_tls) = mismatched_binding_setup(false);
+    let ad = config.advertisement(&server_tls);
+    assert_eq!(ad.channel_bindings, Some(vec!["tls-unique".to_owned()]));
+    let err = ClientConfig::default()
+        .select(&ad.mechanisms, ad.channel_bindings.as_deref(), &client_tls)
+        .unwrap_err();
+    assert_eq!(err, SelectError::ChannelBindingDowngrade);
+    // The same when a man in the middle rewrote a list the client could
+    // have used.
+    let err = ClientConfig::default()
+        .select(&ad.mechanisms, Some(&["tls-bogus"]), &full_tls())
+        .unwrap_err();
+    assert_eq!(err, SelectError::ChannelBindingDowngrade);
+}
+
+#[test]
+fn xep0474_lets_the_client_go_on_and_checks_the_hash() {
+    let mut client_config = ClientConfig::default();
+    client_config.rely_on_downgrade_protection = true;
+    let (config, server_tls, client_tls) = mismatched_binding_setup(true);
+    let ad = config.advertisement(&server_tls);
+    let sel = client_config
+        .select(&ad.mechanisms, ad.channel_bindings.as_deref(), &client_tls)
+        .unwrap();
+    assert_eq!(sel.mechanism, Mechanism::ScramSha256);
+    assert_eq!(sel.channel_binding, ChannelBindingChoice::Unsupported);
+    assert!(sel.downgrade_hash_required);
+    // A server that sends a matching h=: the lists were genuine.
+    run_selected(&sel, &client_config, &client_tls, &config, &server_tls, &ad).unwrap();
+
+    // A server without XEP-0474: the client cannot rule out a downgrade.
+    let (config, server_tls, client_tls) = mismatched_binding_setup(false);
+    assert_eq!(
+        run_selected(&sel, &client_config, &client_tls, &config, &server_tls, &ad).unwrap_err(),
+        Error::DowngradeHashMissing
+    );
+
+    // A man in the middle replaced the server's tls-exporter with a type
+    // the client lacks: the hash gives it away.
+    let (config, _, client_tls) = mismatched_binding_setup(true);
+    let server_tls = client_tls.clone();
+    let real = config.advertisement(&server_tls);
+    assert_eq!(real.channel_bindings, Some(vec!["tls-exporter".to_owned()]));
+    let sel = client_config
+        .select(&real.mechanisms, Some(&["tls-unique"]), &client_tls)
+        .unwrap();
+    assert!(sel.downgrade_hash_required);
+    assert_eq!(
+        run_selected(
+            &sel,
+            &client_config,
+            &client_tls,
+            &config,
+            &server_tls,
+            &real
+        )
+        .unwrap_err(),
+        Error::DowngradeHashMismatch
+    );
+}
+
+#[test]
+fn server_hashes_the_list_the_host_advertised() {
+    let tls = full_tls();
+    let mut config = server_config();
+    config.downgrade_protection = true;
+    // The host advertises less than the configuration allows.
+    let ad = Advertisement::new(
+        &["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256"],
+        Some(&["tls-exporter"]),
+    );
+    let sel = ClientConfig::default()
+        .select(&ad.mechanisms, ad.channel_bindings.as_deref(), &tls)
+        .unwrap();
+    assert_eq!(sel.mechanism, Mechanism::ScramSha256Plus);
+    let ok = run_selected(&sel, &ClientConfig::default(), &tls, &config, &tls, &ad).unwrap();
+    assert_eq!(ok.channel_binding, Some(ChannelBindingType::TlsExporter));
+    // Hashing the configured list instead fails the client.
+    let default_ad = config.advertisement(&tls);
+    assert_ne!(default_ad, ad);
+    assert_eq!(
+        run_selected(
+            &sel,
+            &ClientConfig::default(),
+            &tls,
+            &config,
+            &tls,
+            &default_ad
+        )
+        .unwrap_err(),
+        Error::DowngradeHashMismatch
+    );
+    // A mechanism the host did not advertise is refused.
+    assert_eq!(
+        Server::with_advertisement("SCRAM-SHA-1", &config, &tls, &ad, &mut SeededRandom::new(0))
+            .unwrap_err()
+            .condition(),
+        Condition::InvalidMechanism
+    );
+}
+
+#[test]
+fn select_says_why_nothing_fits() {
+    let cfg = ClientConfig::default();
+    assert_eq!(
+        cfg.select(&["PLAIN"], None::<&[&str]>, &TlsInfo::plaintext()),
+        Err(SelectError::PlainWithoutTls)
+    );
+    assert_eq!(
+        cfg.select(&["DIGEST-MD5"], None::<&[&str]>, &TlsInfo::tls()),
+        Err(SelectError::NothingUsable)
+    );
+    assert_eq!(
+        cfg.select(&["SCRAM-SHA-1-PLUS"], None::<&[&str]>, &TlsInfo::tls()),
+        Err(SelectError::NoChannelBindingData)
+    );
+    assert_eq!(
+        cfg.select(&["SCRAM-SHA-256"], Some(&["tls-exporter"]), &full_tls()),
+        Err(SelectError::PlusMechanismsStripped)
+    );
+    // Owned names for the offer, borrowed ones for the types.
+    let offered = vec!["SCRAM-SHA-256-PLUS".to_owned()];
+    let sel = cfg
+        .select(&offered, Some(&["tls-server-end-point"]), &full_tls())
+        .unwrap();
+    assert_eq!(
+        sel.channel_binding,
+        ChannelBindingChoice::Bound(ChannelBindingType::TlsServerEndPoint)
+    );
+}
+
+// --- Unknown users --------------------------------------------------------------
+
+/// The salt a SCRAM server shows in server-first for `user`, unknown.
+fn unknown_user_salt(config: &ServerConfig, mechanism: &str, user: &str, seed: u64) -> String {
+    let mut server = Server::new(
+        mechanism,
+        config,
+        &TlsInfo::tls(),
+        &mut SeededRandom::new(seed),
+    )
+    .unwrap();
+    server
+        .start(Some(format!("n,,n={user},r=abcdef").as_bytes()))
+        .unwrap();
+    let ServerOutput::Challenge(sf) = server.provide_credentials(None).unwrap() else {
+        panic!()
+    };
+    let sf = String::from_utf8(sf).unwrap();
+    sf.split(',')
+        .find_map(|a| a.strip_prefix("s="))
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn decoy_salt_is_stable_per_user() {
+    let config = ServerConfig::default();
+    let a1 = unknown_user_salt(&config, "SCRAM-SHA-256", "ghost", 1);
+    let a2 = unknown_user_salt(&config, "SCRAM-SHA-256", "ghost", 2);
+    let b = unknown_user_salt(&config, "SCRAM-SHA-256", "phantom", 1);
+    let a_sha1 = unknown_user_salt(&config, "SCRAM-SHA-1", "ghost", 1);
+    assert_eq!(a1, a2);
+    assert_ne!(a1, b);
+    assert_ne!(a1, a_sha1);
+    assert_eq!(STANDARD.decode(&a1).unwrap().len(), 16);
+    // A host that stores the key gets the same salts after a restart.
+    let key = DecoyKey::generate(&mut SeededRandom::new(9));
+    let stored = *key.as_bytes();
+    let mut before = ServerConfig::default();
+    before.decoy_key = key;
+    let mut after = ServerConfig::default();
+    after.decoy_key = DecoyKey::new(stored);
+    assert_eq!(
+        unknown_user_salt(&before, "SCRAM-SHA-512", "ghost", 1),
+        unknown_user_salt(&after, "SCRAM-SHA-512", "ghost", 5)
+    );
+    assert_ne!(
+        unknown_user_salt(&before, "SCRAM-SHA-512", "ghost", 1),
+        unknown_user_salt(&ServerConfig::default(), "SCRAM-SHA-512", "ghost", 1)
+    );
+    assert!(format!("{before:?}").contains("DecoyKey(..)"));
+}
+
+/// `user`'s SHA-256 record with the configured iteration count.
+fn plain_record(config: &ServerConfig) -> ScramCredentials {
+    ScramCredentials::derive(
+        ScramHash::Sha256,
+        PASSWORD,
+        b"fixed salt",
+        config.iterations,
+    )
+    .unwrap()
+}
+
+fn plain_login(
+    config: &ServerConfig,
+    msg: &[u8],
+    record: Option<ScramCredentials>,
+) -> Result<ServerOutput, Error> {
+    let mut server = Server::new("PLAIN", config, &TlsInfo::tls(), &mut SeededRandom::new(0))?;
+    let ServerOutput::NeedCredentials(_) = server.start(Some(msg))? else {
+        panic!()
+    };
+    server.provide_credentials(record.map(Credentials::Scram))
+}
+
+#[test]
+fn plain_unknown_user_runs_the_same_checks() {
+    let config = ServerConfig::default();
+    // A password SASLprep prohibits fails alike for known and unknown
+    // users: both run it through the same preparation and PBKDF2.
+    let bad = b"\0user\0pen\x07cil";
+    let known = plain_login(&config, bad, Some(plain_record(&config))).unwrap_err();
+    let unknown = plain_login(&config, bad, None).unwrap_err();
+    assert_eq!(known, unknown);
+    assert_eq!(
+        plain_login(&config, b"\0ghost\0pencil", None).unwrap_err(),
+        Error::AuthenticationFailed
+    );
+}
+
+#[test]
+fn plain_unknown_user_costs_a_pbkdf2_run() {
+    let mut config = ServerConfig::default();
+    config.iterations = 20_000;
+    let rec = plain_record(&config);
+    let time = |known: bool| {
+        let record = known.then(|| rec.clone());
+        let start = std::time::Instant::now();
+        let r = plain_login(&config, b"\0user\0wrong", record);
+        assert_eq!(r.unwrap_err(), Error::AuthenticationFailed);
+        start.elapsed()
+    };
+    // Generous bounds: only a missing PBKDF2 run is off by orders of
+    // magnitude.
+    let known = (0..3).map(|_| time(true)).min().unwrap();
+    let unknown = (0..3).map(|_| time(false)).min().unwrap();
+    assert!(unknown * 4 > known, "unknown {unknown:?}, known {known:?}");
+}
+
+// --- Conditions and authorization -------------------------------------------------
+
+#[test]
+fn authzid_is_checked_after_success() {
+    let tls = TlsInfo::tls();
+    let mut rng = SeededRandom::new(3);
+    let sel = scram_selection(Mechanism::ScramSha256, ChannelBindingChoice::Unsupported);
+    let mut client = Client::new(
+        &sel,
+        ClientCredentials::password(USER, PASSWORD).with_authzid("admin@example.com"),
+        &tls,
+        &ClientConfig::default(),
+        &mut rng,
+    )
+    .unwrap();
+    let mut server = Server::new("SCRAM-SHA-256", &server_config(), &tls, &mut rng).unwrap();
+    server
+        .start(Some(&client.initial_response().unwrap()))
+        .unwrap();
+    let ServerOutput::Challenge(sf) = server
+        .provide_credentials(Some(Credentials::Scram(record(
+            ScramHash::Sha256,
+            PASSWORD,
+        ))))
+        .unwrap()
+    else {
+        panic!()
+    };
+    let cf = client.challenge(&sf).unwrap();
+    let ServerOutput::Success(ok) = server.respond(&cf).unwrap() else {
+        panic!()
+    };
+    assert_eq!(ok.authzid.as_deref(), Some("admin@example.com"));
+    // The host may not let `user` act as admin: it refuses instead of
+    // sending <success/>.
+    let err = server.refuse(Condition::InvalidAuthzid);
+    assert_eq!(err.condition(), Condition::InvalidAuthzid);
+    assert_eq!(err.condition().as_str(), "invalid-authzid");
+    assert!(server.respond(b"c=biws").is_err());
+    assert!(server.provide_credentials(None).is_err());
+}
+
+#[test]
+fn malformed_authzid_is_invalid_authzid() {
+    for first in [
+        &b"n,a=adm=2cin,n=user,r=abc"[..],
+        b"n,a==,n=user,r=abc",
+        b"n,a=,n=user,r=abc",
+    ] {
+        let mut server = Server::new(
+            "SCRAM-SHA-1",
+            &ServerConfig::default(),
+            &TlsInfo::tls(),
+            &mut SeededRandom::new(0),
+        )
+        .unwrap();
+        let err = server.start(Some(first)).unwrap_err();
+        assert_eq!(err.condition(), Condition::InvalidAuthzid, "{err:?}");
+    }
+}
+
+#[test]
+fn wrong_record_type_is_a_temporary_failure() {
+    let sel = scram_selection(Mechanism::ScramSha1, ChannelBindingChoice::Unsupported);
+    let err = scram_exchange(
+        &sel,
+        PASSWORD,
+        Some(record(ScramHash::Sha256, PASSWORD)),
+        &TlsInfo::tls(),
+        &TlsInfo::tls(),
+    )
+    .unwrap_err();
+    assert_eq!(err.condition(), Condition::TemporaryAuthFailure);
+}
+
+#[test]
+fn empty_initial_response_is_malformed() {
+    for mechanism in ["SCRAM-SHA-256", "PLAIN"] {
+        let mut server = Server::new(
+            mechanism,
+            &ServerConfig::default(),
+            &TlsInfo::tls(),
+            &mut SeededRandom::new(0),
+        )
+        .unwrap();
+        let err = server.start(Some(b"")).unwrap_err();
+        assert_eq!(err.condition(), Condition::MalformedRequest, "{mechanism}");
+        assert!(server.respond(b"n,,n=user,r=abc").is_err());
+    }
+}
+
+#[test]
+fn plus_over_plaintext_needs_encryption() {
+    let err = Server::new(
+        "SCRAM-SHA-256-PLUS",
+        &ServerConfig::default(),
+        &TlsInfo::plaintext(),
+        &mut SeededRandom::new(0),
+    )
+    .unwrap_err();
+    assert_eq!(err.condition(), Condition::EncryptionRequired);
+}
+
+// --- PLAIN and ANONYMOUS strings ----------------------------------------------------
+
+#[test]
+fn plain_password_is_a_query_string() {
+    // U+0221 is unassigned in Unicode 3.2: allowed in a presented password,
+    // where it simply does not match.
+    let config = ServerConfig::default();
+    let msg = "\0user\0pen\u{0221}cil".as_bytes();
+    assert_eq!(
+        plain_login(&config, msg, Some(plain_record(&config))).unwrap_err(),
+        Error::AuthenticationFailed
+    );
+    let mut server =
+        Server::new("PLAIN", &config, &TlsInfo::tls(), &mut SeededRandom::new(0)).unwrap();
+    let ServerOutput::NeedCredentials(req) = server.start(Some(msg)).unwrap() else {
+        panic!()
+    };
+    assert_eq!(req.password(), Some("pen\u{0221}cil"));
+    assert!(matches!(
+        server.provide_credentials(Some(Credentials::Verified)),
+        Ok(ServerOutput::Success(_))
+    ));
+}
+
+#[test]
+fn anonymous_trace_profile() {
+    let mut server = Server::new(
+        "ANONYMOUS",
+        &server_config(),
+        &TlsInfo::tls(),
+        &mut SeededRandom::new(0),
+    )
+    .unwrap();
+    let err = server.start(Some("\u{202E}evil".as_bytes())).unwrap_err();
+    assert_eq!(err.condition(), Condition::MalformedRequest);
+    for (trace, ok) in [
+        ("\u{200F}x", false),           // C.8: right-to-left mark
+        ("x\u{206F}", false),           // C.8: deprecated format character
+        ("x\u{FEFF}", false),           // C.2.2: zero width no-break space
+        ("\u{05D0}abc\u{05D1}", false), // RandALCat mixed with LCat
+        ("\u{05D0}1", false),           // RandALCat not at the end
+        ("\u{05D0}\u{05D1}", true),
+        ("\u{E0041}", false), // C.9: tag character
+        ("\u{F8FF}", false),  // C.3: private use
+        ("sirhc@example.com", true),
+    ] {
+        let mut server = Server::new(
+            "ANONYMOUS",
+            &server_config(),
+            &TlsInfo::tls(),
+            &mut SeededRandom::new(0),
+        )
+        .unwrap();
+        assert_eq!(
+            server.start(Some(trace.as_bytes())).is_ok(),
+            ok,
+            "{trace:?}"
+        );
+        let sel = Selection::new(Mechanism::Anonymous, ChannelBindingChoice::Unsupported);
+        let client = Client::new(
+            &sel,
+            ClientCredentials::none().with_trace(trace),
+            &TlsInfo::tls(),
+            &ClientConfig::default(),
+            &mut SeededRandom::new(0),
+        );
+        assert_eq!(client.is_ok(), ok, "{trace:?}");
+    }
+}
+
+// --- Client: success data, EXTERNAL, password checks ---------------------------------
+
+#[test]
+fn single_message_mechanisms_refuse_success_data() {
+    let cases = [
+        (
+            Mechanism::Plain,
+            ClientCredentials::password(USER, PASSWORD),
+        ),
+        (Mechanism::External, ClientCredentials::none()),
+        (Mechanism::Anonymous, ClientCredentials::none()),
+    ];
+    for (m, creds) in cases {
+        let sel = Selection::new(m, ChannelBindingChoice::Unsupported);
+        let make = |creds| {
+            let mut c = Client::new(
+                &sel,
+                creds,
+                &TlsInfo::tls(),
+                &ClientConfig::default(),
+                &mut SeededRandom::new(0),
+            )
+            .unwrap();
+            c.initial_response().unwrap();
+            c
+        };
+        let mut client = make(creds);
+        assert_eq!(
+            client.success(Some(b"v=xyz")).unwrap_err(),
+            Error::UnexpectedSuccessData,
+            "{m}"
+        );
+        let fresh = if m == Mechanism::Plain {
+            ClientCredentials::password(USER, PASSWORD)
+        } else {
+            ClientCredentials::none()
+        };
+        let mut client = make(fresh);
+        // `=`, i.e. present but empty, carries nothing.
+        client.success(Some(b"")).unwrap();
+    }
+}
+
+#[test]
+fn external_client_needs_tls() {
+    let sel = Selection::new(Mechanism::External, ChannelBindingChoice::Unsupported);
+    let err = Client::new(
+        &sel,
+        ClientCredentials::none(),
+        &TlsInfo::plaintext(),
+        &ClientConfig::default(),
+        &mut SeededRandom::new(0),
+    )
+    .unwrap_err();
+    assert_eq!(err, Error::EncryptionRequired("EXTERNAL"));
+}
+
+#[test]
+fn client_password_is_prepared_at_creation() {
+    let sel = scram_selection(Mechanism::ScramSha256, ChannelBindingChoice::Unsupported);
+    let make = |cache: Option<SaltedPasswordCache>| {
+        let mut creds = ClientCredentials::password(USER, "pen\u{0007}cil");
+        if let Some(c) = cache {
+            creds = creds.with_cache(c);
+        }
+        Client::new(
+            &sel,
+            creds,
+            &TlsInfo::tls(),
+            &ClientConfig::default(),
+            &mut SeededRandom::new(0),
+        )
+    };
+    assert!(matches!(make(None).unwrap_err(), Error::Saslprep(_)));
+    // Also when a cache could have skipped PBKDF2.
+    let mut cache = SaltedPasswordCache::new();
+    cache.insert(ScramHash::Sha256, b"fixed salt", 4096, &[7; 32]);
+    assert!(matches!(make(Some(cache)).unwrap_err(), Error::Saslprep(_)));
+}
+
+#[test]
+fn data_after_verification_in_a_challenge_fails() {
+    let mut client = rfc5802_client();
+    client.challenge(RFC5802.server_first.as_bytes()).unwrap();
+    assert_eq!(
+        client.challenge(RFC5802.server_final.as_bytes()).unwrap(),
+        b""
+    );
+    assert_eq!(
+        client
+            .success(Some(RFC5802.server_final.as_bytes()))
+            .unwrap_err(),
+        Error::UnexpectedSuccessData
+    );
+}
+
+#[test]
+fn server_error_in_a_challenge() {
+    let mut client = rfc5802_client();
+    client.challenge(RFC5802.server_first.as_bytes()).unwrap();
+    assert_eq!(
+        client.challenge(b"e=invalid-proof").unwrap_err(),
+        Error::ServerError("invalid-proof".into())
+    );
+    assert!(client.success(None).is_err());
 }

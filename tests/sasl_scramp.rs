@@ -188,7 +188,7 @@ fn our_client_vs_scramp(
         &mut SeededRandom::new(11),
     )
     .unwrap();
-    peer.send(&client.initial_response().unwrap().unwrap());
+    peer.send(&client.initial_response().unwrap());
     let server_first = peer.message();
     peer.send(&client.challenge(&server_first).unwrap());
     let ours = match peer.line() {

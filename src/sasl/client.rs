@@ -13,7 +13,9 @@ use zeroize::Zeroizing;
 
 use super::channel_binding::{ChannelBindingType, TlsInfo};
 use super::credentials::{MIN_ITERATIONS, SaltedPasswordCache};
-use super::mechanism::{ChannelBindingChoice, DEFAULT_PREFERENCE, Selection, select};
+use super::mechanism::{
+    ChannelBindingChoice, DEFAULT_PREFERENCE, Policy, SelectError, Selection, select,
+};
 use super::scram::{ScramClient, ScramClientParams, downgrade_protection_hash};
 use super::{Error, Mechanism, anonymous, external, plain};
 use crate::random::Random;
@@ -36,6 +38,15 @@ pub struct ClientConfig {
     pub max_iterations: u32,
     /// Largest server message accepted, in bytes.
     pub max_message_len: usize,
+    /// Rely on the server's XEP-0474 downgrade protection hash instead of
+    /// aborting when the server offers `-PLUS` mechanisms and binding types
+    /// none of which the host can supply (XEP-0474 §Business Rules, new
+    /// rule 6, relaxing XEP-0440 §Business Rules, rule 6). The client then
+    /// runs a SCRAM mechanism without channel binding and fails unless
+    /// server-first carries a matching `h=`; a server that does not
+    /// implement XEP-0474 can then never be logged in to in that situation.
+    /// Off by default.
+    pub rely_on_downgrade_protection: bool,
 }
 
 impl Default for ClientConfig {
@@ -46,6 +57,7 @@ impl Default for ClientConfig {
             min_iterations: MIN_ITERATIONS,
             max_iterations: 1_000_000,
             max_message_len: 16 * 1024,
+            rely_on_downgrade_protection: false,
         }
     }
 }
@@ -59,20 +71,47 @@ impl ClientConfig {
     /// host: `tls-exporter` and `tls-server-end-point`, never
     /// `tls-unique`).
     ///
-    /// `-PLUS` mechanisms are preferred when a binding type is usable: with
-    /// XEP-0440 the host's most preferred type the server lists, without
-    /// it the host's first type. The GS2 flag follows RFC 5802 §6: `y` when
-    /// the client could bind but the server offered no `-PLUS` mechanism.
-    /// Returns `None` when nothing acceptable is offered.
-    pub fn select<S: AsRef<str>>(
+    /// `-PLUS` mechanisms are preferred when a binding type is usable. The
+    /// rules of XEP-0440 §Business Rules apply, by number:
+    ///
+    /// 1. and 7. Among the types the server lists, one stronger than
+    ///    `tls-server-end-point` is taken if the host has one (the host's
+    ///    first such), else `tls-server-end-point`.
+    /// 2. A host without binding data for the stream sends `n`.
+    /// 3. A host with binding data sends `y` (RFC 5802 §6) when the server
+    ///    announced neither `-PLUS` mechanisms nor binding types.
+    /// 4. `-PLUS` offered without a type list (or with an empty one): the
+    ///    host's first type is tried, as RFC 6120 SASL allows.
+    /// 5. Binding types announced without any `-PLUS` mechanism: refused
+    ///    with [`SelectError::PlusMechanismsStripped`] when the host could
+    ///    bind (XEP-0440 says SHOULD for RFC 6120 SASL).
+    /// 6. `-PLUS` mechanisms and types announced, but none the host can
+    ///    supply: refused with [`SelectError::ChannelBindingDowngrade`],
+    ///    unless `tls-server-end-point` is among them (the client then goes
+    ///    on without binding, with `n`) or
+    ///    [`rely_on_downgrade_protection`](Self::rely_on_downgrade_protection)
+    ///    is set (XEP-0474 new rule 6: a SCRAM mechanism with `n`, and the
+    ///    server's `h=` must confirm the offer; see
+    ///    [`Selection::downgrade_hash_required`]).
+    ///
+    /// The rule-6 checks apply only when the client's preference would
+    /// otherwise have picked a `-PLUS` mechanism.
+    ///
+    /// `offered` and `server_bindings` are passed verbatim, as the stream
+    /// layer read them: they feed the XEP-0474 hash. Without XEP-0440 pass
+    /// `None::<&[&str]>`.
+    pub fn select<M: AsRef<str>, B: AsRef<str>>(
         &self,
-        offered: &[S],
-        server_bindings: Option<&[S]>,
+        offered: &[M],
+        server_bindings: Option<&[B]>,
         tls: &TlsInfo,
-    ) -> Option<Selection> {
+    ) -> Result<Selection, SelectError> {
         select(
-            &self.preference,
-            self.allow_plain_without_tls,
+            &Policy {
+                preference: &self.preference,
+                allow_plain_without_tls: self.allow_plain_without_tls,
+                rely_on_downgrade_protection: self.rely_on_downgrade_protection,
+            },
             offered,
             server_bindings,
             tls,
@@ -120,7 +159,11 @@ impl ClientCredentials {
         self
     }
 
-    /// The ANONYMOUS trace (RFC 4505 §2), at most 255 characters.
+    /// The ANONYMOUS trace (RFC 4505 §2): at most 255 characters, checked
+    /// against the "trace" stringprep profile of RFC 4505 §3 (no control,
+    /// private use, non-character, surrogate, display-changing or tagging
+    /// characters, and the bidirectional rules of RFC 3454 §6) when the
+    /// client is created.
     pub fn with_trace(mut self, trace: impl Into<String>) -> Self {
         self.trace = Some(trace.into());
         self
@@ -161,6 +204,22 @@ enum Inner {
 /// `<success/>` with [`success`](Self::success): only when it returns `Ok`
 /// is the server authenticated too. Any `Err` ends the exchange: send
 /// `<abort/>` if the server has not already answered with `<failure/>`.
+///
+/// # Empty messages on the wire
+///
+/// The stream layer base64-encodes what goes out and decodes what comes
+/// in (RFC 6120 §6.4.2); empty data needs care:
+///
+/// - `<auth/>`: the initial response is always present here; an empty one
+///   (EXTERNAL without authzid, ANONYMOUS without trace) is sent as `=`
+///   (RFC 6120 §6.4.2), never as an empty element, which would mean "no
+///   initial response".
+/// - `<response/>`: an empty vector from [`challenge`](Self::challenge)
+///   (SCRAM after `v=` arrived in a challenge) is sent as an empty
+///   element; RFC 6120 §6.4.3 defines no `=` there.
+/// - `<challenge/>`: an empty element is passed in as an empty slice.
+/// - `<success/>`: an empty element is passed as `None`, `=` as
+///   `Some(b"")` (RFC 6120 §6.4.6), anything else decoded.
 pub struct Client {
     mechanism: Mechanism,
     channel_binding: Option<ChannelBindingType>,
@@ -214,6 +273,11 @@ impl Client {
                 single(plain::encode(authzid.as_deref(), &user, &password)?)
             }
             Mechanism::External => {
+                // Without TLS there are no lower-layer credentials for the
+                // server to rely on (RFC 4422 App. A, RFC 6120 §6.4.1).
+                if !tls.active {
+                    return Err(Error::EncryptionRequired(m.name()));
+                }
                 let msg = authzid.unwrap_or_default().into_bytes();
                 external::parse(&msg)?;
                 single(Zeroizing::new(msg))
@@ -234,13 +298,17 @@ impl Client {
                     _ if m.is_plus() => return Err(Error::ChannelBindingFlag),
                     _ => None,
                 };
-                let downgrade_hash = (!selection.offered.is_empty()).then(|| {
-                    downgrade_protection_hash(
-                        hash,
-                        &selection.offered,
-                        selection.server_channel_bindings.as_deref(),
-                    )
-                });
+                let require_downgrade_hash = selection.downgrade_hash_required;
+                // With an empty offer a required hash is that of an empty
+                // list, which no server sends: the check then fails.
+                let downgrade_hash = (!selection.offered.is_empty() || require_downgrade_hash)
+                    .then(|| {
+                        downgrade_protection_hash(
+                            hash,
+                            &selection.offered,
+                            selection.server_channel_bindings.as_deref(),
+                        )
+                    });
                 Inner::Scram(Box::new(ScramClient::new(
                     ScramClientParams {
                         hash,
@@ -253,6 +321,7 @@ impl Client {
                         max_iterations: config.max_iterations,
                         max_len: config.max_message_len,
                         downgrade_hash,
+                        require_downgrade_hash,
                         cache: cache.take(),
                     },
                     rng,
@@ -289,26 +358,28 @@ impl Client {
         }
     }
 
-    /// The initial response for `<auth/>`.
+    /// The initial response for `<auth/>`. Every mechanism here has one
+    /// (RFC 4422 §3.3 allows it for all of them).
     ///
-    /// Every mechanism here has one, so this returns `Some`; `None` would
-    /// mean "send `<auth/>` without content". `Some` of an empty vector
-    /// (EXTERNAL without authzid, ANONYMOUS without trace) must go on the
-    /// wire as `=` (RFC 6120 §6.4.2).
-    pub fn initial_response(&mut self) -> Result<Option<Vec<u8>>, Error> {
+    /// An empty vector (EXTERNAL without authzid, ANONYMOUS without trace)
+    /// goes on the wire as `=` (RFC 6120 §6.4.2), not as an empty
+    /// `<auth/>`.
+    pub fn initial_response(&mut self) -> Result<Vec<u8>, Error> {
         match &mut self.inner {
             Inner::Single { message, sent, .. } => {
                 if *sent {
                     return Err(Error::UnexpectedInput("initial response sent twice"));
                 }
                 *sent = true;
-                Ok(Some(message.to_vec()))
+                Ok(message.to_vec())
             }
-            Inner::Scram(s) => s.initial_response().map(Some),
+            Inner::Scram(s) => s.initial_response(),
         }
     }
 
-    /// Answers a `<challenge/>`; returns the content of the `<response/>`.
+    /// Answers a `<challenge/>` (an empty element as an empty slice);
+    /// returns the content of the `<response/>`. An empty vector is sent as
+    /// an empty `<response/>` element, without `=` (RFC 6120 §6.4.3).
     pub fn challenge(&mut self, data: &[u8]) -> Result<Vec<u8>, Error> {
         match &mut self.inner {
             // A server that ignored the initial response asks with an empty
@@ -335,10 +406,17 @@ impl Client {
     }
 
     /// Handles `<success/>` with its additional data (`None` for an empty
-    /// element). For SCRAM this verifies the server signature
-    /// (RFC 5802 §3): a success without a valid one is an error.
+    /// element, `Some(b"")` for `=`). For SCRAM this verifies the server
+    /// signature (RFC 5802 §3): a success without a valid one is an error,
+    /// and so is data after the signature already came in a challenge.
+    /// PLAIN, EXTERNAL and ANONYMOUS define no additional data, so
+    /// non-empty data fails with [`Error::UnexpectedSuccessData`]
+    /// (RFC 6120 §6.4.6 allows it only where the mechanism does).
     pub fn success(&mut self, additional_data: Option<&[u8]>) -> Result<(), Error> {
         match &mut self.inner {
+            Inner::Single { sent: true, .. } if additional_data.is_some_and(|d| !d.is_empty()) => {
+                Err(Error::UnexpectedSuccessData)
+            }
             Inner::Single { sent: true, .. } => Ok(()),
             Inner::Single { .. } => Err(Error::UnexpectedInput(
                 "success before the message was sent",

@@ -31,7 +31,7 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::Error;
-use super::saslprep::saslprep_stored;
+use super::saslprep::{saslprep_query, saslprep_stored};
 use super::scram::ScramHash;
 use crate::random::Random;
 
@@ -126,19 +126,25 @@ impl ScramCredentials {
         })
     }
 
-    /// A record that no password matches, for answering unknown users like
-    /// known ones (RFC 5802 §9 on user enumeration).
-    pub(crate) fn unmatchable(hash: ScramHash, iterations: u32, rng: &mut dyn Random) -> Self {
-        let mut salt = vec![0u8; SALT_LEN];
-        rng.fill(&mut salt);
+    /// A record that no password is known to match, for answering unknown
+    /// users like known ones (RFC 5802 §9 on user enumeration). The salt
+    /// depends only on `key`, `hash` and `authcid`, so that it is the same
+    /// on every attempt, as a real user's is.
+    pub(crate) fn decoy(
+        key: &DecoyKey,
+        hash: ScramHash,
+        authcid: &str,
+        iterations: u32,
+        rng: &mut dyn Random,
+    ) -> Self {
         let mut stored_key = vec![0u8; hash.output_len()];
         rng.fill(&mut stored_key);
         let mut server_key = vec![0u8; hash.output_len()];
         rng.fill(&mut server_key);
         Self {
             hash,
-            salt,
-            iterations,
+            salt: key.salt(hash, authcid),
+            iterations: iterations.max(1),
             stored_key,
             server_key,
         }
@@ -171,8 +177,13 @@ impl ScramCredentials {
 
     /// Checks a plain password against the record, as a PLAIN server
     /// backed by SCRAM records does. Runs PBKDF2.
+    ///
+    /// The password is a presented string, so SASLprep treats it as a
+    /// query (RFC 4616 §2, RFC 3454 §7): unassigned code points pass and
+    /// simply fail to match a record derived without them.
     pub fn verify_password(&self, password: &str) -> Result<bool, Error> {
-        let salted = salted_password(self.hash, password, &self.salt, self.iterations)?;
+        let prepared = Zeroizing::new(saslprep_query(password)?.into_owned());
+        let salted = salted_prepared(self.hash, &prepared, &self.salt, self.iterations)?;
         let keys = Keys::from_salted(self.hash, &salted);
         Ok(bool::from(keys.stored_key.ct_eq(&self.stored_key)))
     }
@@ -187,7 +198,8 @@ impl fmt::Debug for ScramCredentials {
     }
 }
 
-/// `SaltedPassword = Hi(Normalize(password), salt, i)` (RFC 5802 §3).
+/// `SaltedPassword = Hi(Normalize(password), salt, i)` (RFC 5802 §3),
+/// with `Normalize` preparing a stored string, as at registration.
 pub(crate) fn salted_password(
     hash: ScramHash,
     password: &str,
@@ -198,10 +210,84 @@ pub(crate) fn salted_password(
         return Err(Error::EmptyPassword);
     }
     let prepared = Zeroizing::new(saslprep_stored(password)?.into_owned());
+    salted_prepared(hash, &prepared, salt, iterations)
+}
+
+/// `Hi(prepared, salt, i)` for a password already through SASLprep.
+pub(crate) fn salted_prepared(
+    hash: ScramHash,
+    prepared: &str,
+    salt: &[u8],
+    iterations: u32,
+) -> Result<Zeroizing<Vec<u8>>, Error> {
     if prepared.is_empty() {
         return Err(Error::EmptyPassword);
     }
     Ok(hash.pbkdf2(prepared.as_bytes(), salt, iterations))
+}
+
+/// The server secret from which the decoy records for unknown users are
+/// derived (RFC 5802 §9 on user enumeration).
+///
+/// The decoy salt for an unknown user is `HMAC-SHA-256(key, hash name ||
+/// authcid)`, cut to [`SALT_LEN`] bytes, so that asking twice for the same
+/// unknown user shows the same salt, as for a real user, while different
+/// users get unrelated salts. [`ServerConfig::default`](super::ServerConfig)
+/// makes a fresh key from the operating system's generator. A host with
+/// several server processes, or that restarts, should create one key with
+/// [`DecoyKey::generate`], store [`as_bytes`](Self::as_bytes) like any
+/// other secret, and set [`ServerConfig::decoy_key`](super::ServerConfig::decoy_key)
+/// from [`DecoyKey::new`] everywhere; otherwise an unknown user's salt
+/// changes when the process does. Anyone who knows the key can tell decoys
+/// from real records.
+#[derive(Clone)]
+pub struct DecoyKey(Zeroizing<[u8; DecoyKey::LEN]>);
+
+impl DecoyKey {
+    /// Length of a key in bytes.
+    pub const LEN: usize = 32;
+
+    /// A key from stored bytes.
+    pub fn new(bytes: [u8; DecoyKey::LEN]) -> Self {
+        Self(Zeroizing::new(bytes))
+    }
+
+    /// A fresh key from `rng`, which should be
+    /// [`OsRandom`](crate::random::OsRandom).
+    pub fn generate(rng: &mut dyn Random) -> Self {
+        let mut bytes = Zeroizing::new([0u8; DecoyKey::LEN]);
+        rng.fill(&mut bytes[..]);
+        Self(bytes)
+    }
+
+    /// The key's bytes, for storing it.
+    pub fn as_bytes(&self) -> &[u8; DecoyKey::LEN] {
+        &self.0
+    }
+
+    /// The decoy salt for `authcid` under `hash`.
+    pub(crate) fn salt(&self, hash: ScramHash, authcid: &str) -> Vec<u8> {
+        let mut data = Vec::with_capacity(hash.name().len() + authcid.len());
+        data.extend_from_slice(hash.name().as_bytes());
+        data.extend_from_slice(authcid.as_bytes());
+        let mut salt = ScramHash::Sha256.hmac(&self.0[..], &data);
+        salt.truncate(SALT_LEN);
+        salt
+    }
+}
+
+impl PartialEq for DecoyKey {
+    fn eq(&self, other: &Self) -> bool {
+        bool::from(self.0[..].ct_eq(&other.0[..]))
+    }
+}
+
+impl Eq for DecoyKey {}
+
+impl fmt::Debug for DecoyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DecoyKey(..)")
+    }
 }
 
 /// The keys derived from a salted password (RFC 5802 §3).

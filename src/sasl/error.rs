@@ -160,6 +160,20 @@ pub enum Error {
     /// The XEP-0474 hash of the advertised mechanisms does not match.
     #[error("downgrade protection hash mismatch")]
     DowngradeHashMismatch,
+    /// The client relied on the XEP-0474 hash to rule out a channel-binding
+    /// downgrade (XEP-0474 §Business Rules, new rule 6), but the server
+    /// sent none.
+    #[error("downgrade protection hash missing")]
+    DowngradeHashMissing,
+    /// The authorization identity is badly formatted (RFC 6120 §6.5.6),
+    /// e.g. a SCRAM `a=` with an invalid escape (RFC 5802 §5.1).
+    #[error("invalid authorization identity: {0}")]
+    InvalidAuthzid(&'static str),
+    /// `<success/>` carried additional data that the mechanism does not
+    /// define, or that arrived after the server had already proved itself
+    /// (RFC 6120 §6.4.6).
+    #[error("unexpected additional data with success")]
+    UnexpectedSuccessData,
     /// The iteration count is below the configured minimum.
     #[error("iteration count {got} below the minimum of {min}")]
     IterationCountTooLow {
@@ -190,7 +204,10 @@ pub enum Error {
     /// The host refused the exchange with this condition.
     #[error("refused: {0}")]
     Refused(Condition),
-    /// The credentials handed over by the host do not fit the mechanism.
+    /// The credentials handed over by the host do not fit the mechanism: a
+    /// fault of the host, reported as a temporary failure
+    /// (RFC 6120 §6.5.11) so that the client may try again once it is
+    /// fixed.
     #[error("credentials do not fit the mechanism")]
     CredentialsMismatch,
     /// The peer aborted the exchange.
@@ -204,6 +221,15 @@ pub enum Error {
 
 impl Error {
     /// The RFC 6120 §6.5 condition a server reports for this error.
+    ///
+    /// Syntax errors inside a mechanism's messages, including bad base64
+    /// *inside* SCRAM attributes, are `malformed-request` (§6.5.8):
+    /// `incorrect-encoding` (§6.5.5) is about the base64 of the XML
+    /// element's character data, which the stream layer decodes and
+    /// reports. A badly formatted authzid is `invalid-authzid` (§6.5.6);
+    /// wrong credentials, unknown users and failed binding or downgrade
+    /// checks are `not-authorized` (§6.5.10), which by design does not say
+    /// which; a host fault is `temporary-auth-failure` (§6.5.11).
     pub fn condition(&self) -> Condition {
         match self {
             Error::InvalidMechanism(_) => Condition::InvalidMechanism,
@@ -219,7 +245,9 @@ impl Error {
             | Error::EmptyPassword
             | Error::Saslprep(_)
             | Error::ChannelBindingFlag
+            | Error::UnexpectedSuccessData
             | Error::UnexpectedInput(_) => Condition::MalformedRequest,
+            Error::InvalidAuthzid(_) => Condition::InvalidAuthzid,
             Error::IterationCountTooLow { .. } | Error::IterationCountTooHigh { .. } => {
                 Condition::MechanismTooWeak
             }
@@ -228,10 +256,11 @@ impl Error {
             | Error::UnsupportedChannelBinding(_)
             | Error::Downgrade
             | Error::DowngradeHashMismatch
+            | Error::DowngradeHashMissing
             | Error::ServerSignatureMismatch
             | Error::ServerError(_)
-            | Error::AuthenticationFailed
-            | Error::CredentialsMismatch => Condition::NotAuthorized,
+            | Error::AuthenticationFailed => Condition::NotAuthorized,
+            Error::CredentialsMismatch => Condition::TemporaryAuthFailure,
             Error::Refused(c) => *c,
             Error::Aborted => Condition::Aborted,
         }
@@ -275,5 +304,13 @@ mod tests {
             Condition::AccountDisabled
         );
         assert_eq!(Error::Aborted.condition(), Condition::Aborted);
+        assert_eq!(
+            Error::InvalidAuthzid("x").condition(),
+            Condition::InvalidAuthzid
+        );
+        assert_eq!(
+            Error::CredentialsMismatch.condition(),
+            Condition::TemporaryAuthFailure
+        );
     }
 }

@@ -5,7 +5,9 @@
 //! SCRAM-SHA-512(-PLUS), EXTERNAL (RFC 4422 App. A) and ANONYMOUS
 //! (RFC 4505), and the client-side choice of mechanism and GS2 channel
 //! binding flag (RFC 5802 §6), using XEP-0440 when the server advertises
-//! its binding types. Parsing `<mechanisms/>` is the stream layer's job.
+//! its binding types and applying its business rules (and XEP-0474's
+//! relaxation of rule 6) against channel-binding downgrades. Parsing
+//! `<mechanisms/>` is the stream layer's job.
 
 use std::fmt;
 use std::str::FromStr;
@@ -144,6 +146,15 @@ pub struct Selection {
     pub offered: Vec<String>,
     /// The binding type names the server advertised per XEP-0440, if it did.
     pub server_channel_bindings: Option<Vec<String>>,
+    /// Whether the selection only stands because the server's XEP-0474
+    /// hash will confirm the offer: the server offered `-PLUS` mechanisms
+    /// and binding types, none of which the host can supply
+    /// (XEP-0474 §Business Rules, new rule 6). The client then fails with
+    /// [`Error::DowngradeHashMissing`](super::Error::DowngradeHashMissing)
+    /// if server-first carries no `h=`, and with
+    /// [`Error::DowngradeHashMismatch`](super::Error::DowngradeHashMismatch)
+    /// if it carries a wrong one.
+    pub downgrade_hash_required: bool,
 }
 
 impl Selection {
@@ -155,8 +166,46 @@ impl Selection {
             channel_binding,
             offered: Vec::new(),
             server_channel_bindings: None,
+            downgrade_hash_required: false,
         }
     }
+}
+
+/// Why [`ClientConfig::select`](super::ClientConfig::select) found no
+/// mechanism to use. Each case means: do not authenticate on this stream.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SelectError {
+    /// None of the mechanisms in the client's preference was offered.
+    #[error("the server offered no mechanism the client accepts")]
+    NothingUsable,
+    /// PLAIN was the only acceptable mechanism offered, and the stream is
+    /// not encrypted (RFC 4616 §4, RFC 6120 §6.4.1); see
+    /// [`ClientConfig::allow_plain_without_tls`](super::ClientConfig::allow_plain_without_tls).
+    #[error("PLAIN refused on an unencrypted stream")]
+    PlainWithoutTls,
+    /// EXTERNAL was the only acceptable mechanism offered, and the stream is
+    /// not encrypted, so there are no TLS credentials to rely on
+    /// (RFC 6120 §6.4.1).
+    #[error("EXTERNAL refused on an unencrypted stream")]
+    ExternalWithoutTls,
+    /// Only `-PLUS` mechanisms were acceptable, and the host has no channel
+    /// binding data for this stream (or it is not encrypted).
+    #[error("only -PLUS mechanisms offered, but no channel binding data")]
+    NoChannelBindingData,
+    /// The server offered `-PLUS` mechanisms and announced binding types
+    /// (XEP-0440), but none the host can supply, and not
+    /// `tls-server-end-point`: XEP-0440 §Business Rules, rule 6, takes that
+    /// for a man in the middle rewriting the list, and the client must
+    /// abort. [`ClientConfig::rely_on_downgrade_protection`](super::ClientConfig::rely_on_downgrade_protection)
+    /// relaxes this per XEP-0474 for SCRAM.
+    #[error("channel binding downgrade detected (XEP-0440)")]
+    ChannelBindingDowngrade,
+    /// The server announced binding types (XEP-0440) but offered no `-PLUS`
+    /// mechanism: XEP-0440 §Business Rules, rule 5, takes that for a man in
+    /// the middle stripping the `-PLUS` mechanisms.
+    #[error("-PLUS mechanisms stripped from the offer (XEP-0440)")]
+    PlusMechanismsStripped,
 }
 
 /// The client's default preference: channel binding first, then the
@@ -171,53 +220,160 @@ pub const DEFAULT_PREFERENCE: [Mechanism; 7] = [
     Mechanism::Plain,
 ];
 
+/// The client policy [`select`] applies.
+pub(crate) struct Policy<'a> {
+    pub(crate) preference: &'a [Mechanism],
+    pub(crate) allow_plain_without_tls: bool,
+    pub(crate) rely_on_downgrade_protection: bool,
+}
+
 /// Picks a mechanism; see [`ClientConfig::select`](super::ClientConfig::select).
-pub(crate) fn select<S: AsRef<str>>(
-    preference: &[Mechanism],
-    allow_plain_without_tls: bool,
-    offered: &[S],
-    server_bindings: Option<&[S]>,
+///
+/// The rule numbers are those of XEP-0440 §Business Rules.
+pub(crate) fn select<M: AsRef<str>, B: AsRef<str>>(
+    policy: &Policy<'_>,
+    offered: &[M],
+    server_bindings: Option<&[B]>,
     tls: &TlsInfo,
-) -> Option<Selection> {
+) -> Result<Selection, SelectError> {
     let offered_names: Vec<String> = offered.iter().map(|s| s.as_ref().to_owned()).collect();
     let is_offered = |m: Mechanism| offered_names.iter().any(|n| n == m.name());
-    let host_types = tls.binding_types();
-    // With XEP-0440 the client takes its own most preferred type the server
-    // lists; without it, the host's first type (RFC 5802 §6 leaves the
-    // default to the application; RFC 9266 §3 makes it tls-exporter on
-    // TLS 1.3, which a host expresses by listing it first).
-    let binding = match server_bindings {
-        Some(names) => host_types
-            .iter()
-            .copied()
-            .find(|t| names.iter().any(|n| n.as_ref() == t.as_str())),
-        None => host_types.first().copied(),
-    };
     let plus_offered = offered_names
         .iter()
         .any(|n| Mechanism::from_name(n).is_some_and(Mechanism::is_plus));
+    // The binding types the client could use at all; none means the client
+    // does not support channel binding on this stream (rule 2: `n`).
+    let host_types = tls.binding_types();
+    let client_binds = !host_types.is_empty();
+    // An empty announcement is no announcement: a list emptied in transit
+    // must not pass for "no types in common".
+    let announced: Option<Vec<&str>> = server_bindings
+        .map(|b| b.iter().map(AsRef::as_ref).collect::<Vec<_>>())
+        .filter(|b| !b.is_empty());
 
-    let mechanism = preference.iter().copied().find(|&m| {
+    // Rule 5: binding types announced but no -PLUS mechanism. Only a client
+    // that could bind has anything to lose; one that cannot sends `n`
+    // anyway (rule 2).
+    if client_binds && announced.is_some() && !plus_offered {
+        return Err(SelectError::PlusMechanismsStripped);
+    }
+
+    let binding = match &announced {
+        // Rules 1 and 7: a type stronger than tls-server-end-point if one is
+        // in common, in the host's order, else tls-server-end-point.
+        Some(names) => {
+            let common = || {
+                host_types
+                    .iter()
+                    .copied()
+                    .filter(|t| names.contains(&t.as_str()))
+            };
+            common()
+                .find(|&t| t != ChannelBindingType::TlsServerEndPoint)
+                .or_else(|| common().next())
+        }
+        // Rule 4 (RFC 6120 SASL): no types announced, so the client may try
+        // any; the host's first, which RFC 9266 §3 makes tls-exporter on
+        // TLS 1.3 (RFC 5802 §6 leaves the default to the application).
+        None => host_types.first().copied(),
+    };
+
+    let usable = |m: Mechanism, plus_ok: bool| {
         is_offered(m)
             && match m {
-                _ if m.is_plus() => tls.active && binding.is_some(),
-                Mechanism::Plain => tls.active || allow_plain_without_tls,
+                _ if m.is_plus() => plus_ok,
+                Mechanism::Plain => tls.active || policy.allow_plain_without_tls,
                 Mechanism::External => tls.active,
                 _ => true,
             }
-    })?;
+    };
+    let preferred = |plus_ok: bool| {
+        policy
+            .preference
+            .iter()
+            .copied()
+            .find(|&m| usable(m, plus_ok))
+    };
+
+    let mut downgrade_hash_required = false;
+    let mechanism = if client_binds && binding.is_none() {
+        // Announced -PLUS mechanisms and types, none of them usable here.
+        match preferred(true) {
+            Some(m) if m.is_plus() => {
+                if policy.rely_on_downgrade_protection {
+                    // XEP-0474 §Business Rules, new rule 6: go on with `n`
+                    // and let the server's hash prove the lists genuine.
+                    // Only SCRAM carries that hash.
+                    downgrade_hash_required = true;
+                    policy
+                        .preference
+                        .iter()
+                        .copied()
+                        .find(|&m| m.scram_hash().is_some() && !m.is_plus() && usable(m, false))
+                        .ok_or(SelectError::ChannelBindingDowngrade)?
+                } else if announced
+                    .as_ref()
+                    .is_some_and(|n| n.contains(&ChannelBindingType::TlsServerEndPoint.as_str()))
+                {
+                    // Rule 6 lets the client go on without binding when the
+                    // server advertises tls-server-end-point, which rule 1
+                    // makes mandatory for servers.
+                    preferred(false).ok_or_else(|| why_nothing(policy, &is_offered, tls))?
+                } else {
+                    // Rule 6.
+                    return Err(SelectError::ChannelBindingDowngrade);
+                }
+            }
+            Some(m) => m,
+            None => return Err(why_nothing(policy, &is_offered, tls)),
+        }
+    } else {
+        preferred(tls.active && binding.is_some())
+            .ok_or_else(|| why_nothing(policy, &is_offered, tls))?
+    };
+
     let channel_binding = match (mechanism.is_plus(), binding) {
         (true, Some(t)) => ChannelBindingChoice::Bound(t),
-        (false, Some(_)) if !plus_offered => ChannelBindingChoice::NotOffered,
+        // Rule 3, RFC 5802 §6: the client could bind but the server
+        // announced neither -PLUS mechanisms nor binding types.
+        (false, _) if client_binds && !plus_offered && announced.is_none() => {
+            ChannelBindingChoice::NotOffered
+        }
+        // Rule 2, and a client that cannot use the server's types.
         _ => ChannelBindingChoice::Unsupported,
     };
-    Some(Selection {
+    Ok(Selection {
         mechanism,
         channel_binding,
         offered: offered_names,
         server_channel_bindings: server_bindings
             .map(|b| b.iter().map(|s| s.as_ref().to_owned()).collect()),
+        downgrade_hash_required,
     })
+}
+
+/// The most useful reason why no preferred mechanism could be used: the
+/// one a host could act on first.
+fn why_nothing(
+    policy: &Policy<'_>,
+    is_offered: &dyn Fn(Mechanism) -> bool,
+    tls: &TlsInfo,
+) -> SelectError {
+    let offered: Vec<Mechanism> = policy
+        .preference
+        .iter()
+        .copied()
+        .filter(|&m| is_offered(m))
+        .collect();
+    if !tls.active && offered.contains(&Mechanism::Plain) {
+        SelectError::PlainWithoutTls
+    } else if !tls.active && offered.contains(&Mechanism::External) {
+        SelectError::ExternalWithoutTls
+    } else if offered.iter().any(|m| m.is_plus()) {
+        SelectError::NoChannelBindingData
+    } else {
+        SelectError::NothingUsable
+    }
 }
 
 #[cfg(test)]
@@ -231,14 +387,30 @@ mod tests {
         })
     }
 
+    fn policy(preference: &[Mechanism], plain: bool, xep0474: bool) -> Policy<'_> {
+        Policy {
+            preference,
+            allow_plain_without_tls: plain,
+            rely_on_downgrade_protection: xep0474,
+        }
+    }
+
     fn pick(
         offered: &[&str],
         cb: Option<&[&str]>,
         tls: &TlsInfo,
-    ) -> Option<(Mechanism, ChannelBindingChoice)> {
-        select(&DEFAULT_PREFERENCE, false, offered, cb, tls)
+    ) -> Result<(Mechanism, ChannelBindingChoice), SelectError> {
+        select(&policy(&DEFAULT_PREFERENCE, false, false), offered, cb, tls)
             .map(|s| (s.mechanism, s.channel_binding))
     }
+
+    const OFFER: [&str; 5] = [
+        "PLAIN",
+        "SCRAM-SHA-1",
+        "SCRAM-SHA-1-PLUS",
+        "SCRAM-SHA-256",
+        "SCRAM-SHA-256-PLUS",
+    ];
 
     #[test]
     fn names_round_trip() {
@@ -260,32 +432,128 @@ mod tests {
             ChannelBindingType::TlsExporter,
             ChannelBindingType::TlsServerEndPoint,
         ]);
-        let offered = [
-            "PLAIN",
-            "SCRAM-SHA-1",
-            "SCRAM-SHA-1-PLUS",
-            "SCRAM-SHA-256",
-            "SCRAM-SHA-256-PLUS",
-        ];
         assert_eq!(
-            pick(&offered, None, &tls),
-            Some((
+            pick(&OFFER, None, &tls),
+            Ok((
                 Mechanism::ScramSha256Plus,
                 ChannelBindingChoice::Bound(ChannelBindingType::TlsExporter)
             ))
         );
         // XEP-0440 says the server only does tls-server-end-point.
         assert_eq!(
-            pick(&offered, Some(&["tls-server-end-point"]), &tls),
-            Some((
+            pick(&OFFER, Some(&["tls-server-end-point"]), &tls),
+            Ok((
                 Mechanism::ScramSha256Plus,
                 ChannelBindingChoice::Bound(ChannelBindingType::TlsServerEndPoint)
             ))
         );
-        // No common type: no -PLUS, and `n` because the server does bind.
+    }
+
+    #[test]
+    fn stronger_type_than_server_end_point_preferred() {
+        // XEP-0440 rule 7, even when the host lists tls-server-end-point
+        // first.
+        let tls = tls_with(&[
+            ChannelBindingType::TlsServerEndPoint,
+            ChannelBindingType::TlsExporter,
+        ]);
         assert_eq!(
-            pick(&offered, Some(&["tls-unique"]), &tls),
-            Some((Mechanism::ScramSha256, ChannelBindingChoice::Unsupported))
+            pick(
+                &OFFER,
+                Some(&["tls-server-end-point", "tls-exporter"]),
+                &tls
+            ),
+            Ok((
+                Mechanism::ScramSha256Plus,
+                ChannelBindingChoice::Bound(ChannelBindingType::TlsExporter)
+            ))
+        );
+    }
+
+    #[test]
+    fn no_common_announced_type_is_a_downgrade() {
+        let tls = tls_with(&[ChannelBindingType::TlsExporter]);
+        // XEP-0440 rule 6: abort, since tls-server-end-point is not
+        // advertised either.
+        assert_eq!(
+            pick(&OFFER, Some(&["tls-unique"]), &tls),
+            Err(SelectError::ChannelBindingDowngrade)
+        );
+        // With tls-server-end-point advertised (which this host lacks) the
+        // rule allows going on without binding.
+        assert_eq!(
+            pick(&OFFER, Some(&["tls-unique", "tls-server-end-point"]), &tls),
+            Ok((Mechanism::ScramSha256, ChannelBindingChoice::Unsupported))
+        );
+        // An emptied list is treated as no list (rule 4): bind anyway.
+        assert_eq!(
+            pick(&OFFER, Some(&[]), &tls),
+            Ok((
+                Mechanism::ScramSha256Plus,
+                ChannelBindingChoice::Bound(ChannelBindingType::TlsExporter)
+            ))
+        );
+        // A host that cannot bind at all is not affected (rule 2).
+        assert_eq!(
+            pick(&OFFER, Some(&["tls-unique"]), &TlsInfo::tls()),
+            Ok((Mechanism::ScramSha256, ChannelBindingChoice::Unsupported))
+        );
+        // Nor is a client whose preference would not pick -PLUS anyway.
+        let s = select(
+            &policy(&[Mechanism::ScramSha256], false, false),
+            &OFFER,
+            Some(&["tls-unique"]),
+            &tls,
+        )
+        .unwrap();
+        assert_eq!(s.channel_binding, ChannelBindingChoice::Unsupported);
+    }
+
+    #[test]
+    fn downgrade_relaxed_only_with_xep0474_and_scram() {
+        let tls = tls_with(&[ChannelBindingType::TlsExporter]);
+        let s = select(
+            &policy(&DEFAULT_PREFERENCE, false, true),
+            &OFFER,
+            Some(&["tls-unique"]),
+            &tls,
+        )
+        .unwrap();
+        assert_eq!(s.mechanism, Mechanism::ScramSha256);
+        assert_eq!(s.channel_binding, ChannelBindingChoice::Unsupported);
+        assert!(s.downgrade_hash_required);
+        // PLAIN cannot carry the hash.
+        assert_eq!(
+            select(
+                &policy(&DEFAULT_PREFERENCE, false, true),
+                &["PLAIN", "SCRAM-SHA-1-PLUS"],
+                Some(&["tls-unique"]),
+                &tls,
+            ),
+            Err(SelectError::ChannelBindingDowngrade)
+        );
+        // A normal selection does not depend on the hash.
+        let s = select(
+            &policy(&DEFAULT_PREFERENCE, false, true),
+            &OFFER,
+            Some(&["tls-exporter"]),
+            &tls,
+        )
+        .unwrap();
+        assert!(!s.downgrade_hash_required);
+    }
+
+    #[test]
+    fn types_without_plus_mechanisms_are_refused() {
+        // XEP-0440 rule 5.
+        let tls = tls_with(&[ChannelBindingType::TlsExporter]);
+        assert_eq!(
+            pick(&["SCRAM-SHA-256"], Some(&["tls-exporter"]), &tls),
+            Err(SelectError::PlusMechanismsStripped)
+        );
+        assert_eq!(
+            pick(&["SCRAM-SHA-256"], Some(&["tls-exporter"]), &TlsInfo::tls()),
+            Ok((Mechanism::ScramSha256, ChannelBindingChoice::Unsupported))
         );
     }
 
@@ -294,26 +562,28 @@ mod tests {
         let tls = tls_with(&[ChannelBindingType::TlsExporter]);
         assert_eq!(
             pick(&["SCRAM-SHA-1", "SCRAM-SHA-256"], None, &tls),
-            Some((Mechanism::ScramSha256, ChannelBindingChoice::NotOffered))
+            Ok((Mechanism::ScramSha256, ChannelBindingChoice::NotOffered))
         );
         assert_eq!(
             pick(&["SCRAM-SHA-1"], None, &TlsInfo::tls()),
-            Some((Mechanism::ScramSha1, ChannelBindingChoice::Unsupported))
+            Ok((Mechanism::ScramSha1, ChannelBindingChoice::Unsupported))
         );
     }
 
     #[test]
     fn plain_needs_tls() {
-        assert_eq!(pick(&["PLAIN"], None, &TlsInfo::plaintext()), None);
+        assert_eq!(
+            pick(&["PLAIN"], None, &TlsInfo::plaintext()),
+            Err(SelectError::PlainWithoutTls)
+        );
         assert_eq!(
             pick(&["PLAIN"], None, &TlsInfo::tls()).map(|p| p.0),
-            Some(Mechanism::Plain)
+            Ok(Mechanism::Plain)
         );
         let s = select(
-            &DEFAULT_PREFERENCE,
-            true,
+            &policy(&DEFAULT_PREFERENCE, true, false),
             &["PLAIN"],
-            None,
+            None::<&[&str]>,
             &TlsInfo::plaintext(),
         )
         .unwrap();
@@ -322,34 +592,45 @@ mod tests {
 
     #[test]
     fn plus_needs_tls_and_data() {
-        assert_eq!(pick(&["SCRAM-SHA-1-PLUS"], None, &TlsInfo::tls()), None);
+        assert_eq!(
+            pick(&["SCRAM-SHA-1-PLUS"], None, &TlsInfo::tls()),
+            Err(SelectError::NoChannelBindingData)
+        );
         let mut tls = tls_with(&[ChannelBindingType::TlsUnique]);
         tls.active = false;
-        assert_eq!(pick(&["SCRAM-SHA-1-PLUS"], None, &tls), None);
+        assert_eq!(
+            pick(&["SCRAM-SHA-1-PLUS"], None, &tls),
+            Err(SelectError::NoChannelBindingData)
+        );
+        assert_eq!(
+            pick(&["DIGEST-MD5"], None, &tls),
+            Err(SelectError::NothingUsable)
+        );
     }
 
     #[test]
     fn external_and_anonymous_only_on_request() {
         let tls = TlsInfo::tls();
-        assert_eq!(pick(&["EXTERNAL", "ANONYMOUS"], None, &tls), None);
+        assert_eq!(
+            pick(&["EXTERNAL", "ANONYMOUS"], None, &tls),
+            Err(SelectError::NothingUsable)
+        );
         let s = select(
-            &[Mechanism::External, Mechanism::ScramSha1],
-            false,
+            &policy(&[Mechanism::External, Mechanism::ScramSha1], false, false),
             &["EXTERNAL", "SCRAM-SHA-1"],
-            None,
+            None::<&[&str]>,
             &tls,
         )
         .unwrap();
         assert_eq!(s.mechanism, Mechanism::External);
-        assert!(
+        assert_eq!(
             select(
-                &[Mechanism::External],
-                false,
+                &policy(&[Mechanism::External], false, false),
                 &["EXTERNAL"],
-                None,
+                None::<&[&str]>,
                 &TlsInfo::plaintext()
-            )
-            .is_none()
+            ),
+            Err(SelectError::ExternalWithoutTls)
         );
     }
 }

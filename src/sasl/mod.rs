@@ -51,59 +51,72 @@
 //! was given, and fails an exchange naming another type (RFC 5802 §6). The
 //! client picks a type the server advertised, or its own first type when
 //! the server does not use XEP-0440. On TLS 1.3 that should be
-//! `tls-exporter`; `tls-unique` is defined only up to TLS 1.2.
+//! `tls-exporter`; `tls-unique` is defined only up to TLS 1.2. When the
+//! server advertises `-PLUS` mechanisms and types none of which the client
+//! can supply, the client refuses to authenticate (XEP-0440 §Business
+//! Rules, rule 6) unless told to rely on the XEP-0474 hash; see
+//! [`ClientConfig::select`] for each rule.
+//!
+//! # Unknown users
+//!
+//! A server answers a request for an unknown user like one for a known
+//! user with a wrong password: SCRAM shows a decoy salt derived from
+//! [`ServerConfig::decoy_key`] (stable per user, see [`DecoyKey`]) and
+//! fails at the proof; PLAIN runs the same PBKDF2 before failing.
 //!
 //! # Example
 //!
 //! A complete SCRAM-SHA-256-PLUS exchange between the two sides:
 //!
 //! ```
-//! use xmpp_proto::random::SeededRandom;
+//! use xmpp_proto::random::OsRandom;
 //! use xmpp_proto::sasl::*;
 //!
-//! let mut rng = SeededRandom::new(7);
+//! let mut rng = OsRandom;
 //!
 //! // Registration: the server stores a record, not the password.
 //! let server_config = ServerConfig::default();
 //! let record = server_config
-//!     .derive_credentials(ScramHash::Sha256, "pencil", &mut rng)
+//!     .derive_credentials(ScramHash::Sha512, "pencil", &mut rng)
 //!     .unwrap();
 //!
 //! // Both ends of the TLS connection see the same exporter value.
 //! let cb = ChannelBinding::new(ChannelBindingType::TlsExporter, vec![0x5a; 32]);
 //! let tls = TlsInfo::tls().with_binding(cb);
 //!
-//! // The server lists its mechanisms; the client picks one.
-//! let offered: Vec<&str> = server_config
-//!     .offered_mechanisms(&tls)
-//!     .iter()
-//!     .map(|m| m.name())
-//!     .collect();
+//! // The server advertises its mechanisms and, per XEP-0440, its binding
+//! // types; the client picks from what it read.
+//! let advertised = server_config.advertisement(&tls);
 //! let client_config = ClientConfig::default();
-//! let selection = client_config.select(&offered, None, &tls).unwrap();
+//! let selection = client_config
+//!     .select(&advertised.mechanisms, advertised.channel_bindings.as_deref(), &tls)
+//!     .unwrap();
 //! assert_eq!(selection.mechanism, Mechanism::ScramSha512Plus);
-//! let selection = Selection::new(
-//!     Mechanism::ScramSha256Plus,
-//!     ChannelBindingChoice::Bound(ChannelBindingType::TlsExporter),
+//! assert_eq!(
+//!     selection.channel_binding,
+//!     ChannelBindingChoice::Bound(ChannelBindingType::TlsExporter)
 //! );
 //!
 //! let credentials = ClientCredentials::password("user", "pencil");
 //! let mut client = Client::new(&selection, credentials, &tls, &client_config, &mut rng).unwrap();
-//! let auth = client.initial_response().unwrap().unwrap();
+//! let auth = client.initial_response().unwrap();
 //!
 //! let mut server = Server::new(selection.mechanism.name(), &server_config, &tls, &mut rng).unwrap();
 //! let ServerOutput::NeedCredentials(request) = server.start(Some(&auth)).unwrap() else { panic!() };
 //! assert_eq!(request.authcid(), Some("user"));
-//! // The host looks up `request.authcid()` in its database here.
+//! // The host looks up `request.authcid()` and `request.scram_hash()` in
+//! // its database here.
 //! let ServerOutput::Challenge(challenge) =
 //!     server.provide_credentials(Some(Credentials::Scram(record))).unwrap() else { panic!() };
 //!
 //! let response = client.challenge(&challenge).unwrap();
 //! let ServerOutput::Success(done) = server.respond(&response).unwrap() else { panic!() };
 //! assert_eq!(done.authcid.as_deref(), Some("user"));
+//! // Authorization comes after authentication (RFC 4616 §2): here the host
+//! // would check `done.authzid` and call `server.refuse(..)` if needed.
 //!
 //! // The client checks the server's signature in <success/>.
-//! client.success(done.additional_data.as_deref()).unwrap();
+//! //! client.success(done.additional_data.as_deref()).unwrap();
 //! ```
 
 mod anonymous;
@@ -123,10 +136,11 @@ mod server;
 pub use anonymous::MAX_TRACE_CHARS;
 pub use channel_binding::{ChannelBinding, ChannelBindingType, TlsInfo};
 pub use client::{Client, ClientConfig, ClientCredentials};
-pub use credentials::{SaltedPasswordCache, ScramCredentials};
+pub use credentials::{DecoyKey, SaltedPasswordCache, ScramCredentials};
 pub use error::{Condition, Error};
-pub use mechanism::{ChannelBindingChoice, Mechanism, Selection};
+pub use mechanism::{ChannelBindingChoice, Mechanism, SelectError, Selection};
 pub use scram::{ScramHash, downgrade_protection_hash};
 pub use server::{
-    Authenticated, Credentials, CredentialsRequest, Server, ServerConfig, ServerOutput,
+    Advertisement, Authenticated, Credentials, CredentialsRequest, Server, ServerConfig,
+    ServerOutput,
 };

@@ -2,7 +2,10 @@
 //!
 //! Implements the message syntax of RFC 4616 §2 on both sides and the
 //! server's preparation of the authentication identity and password with
-//! SASLprep (RFC 4616 §2, "the server ... prepares"). The authorization
+//! SASLprep (RFC 4616 §2, "the server ... prepares"), both as query
+//! strings since they are presented, not stored (RFC 3454 §7). An unknown
+//! user costs the same PBKDF2 as a known one (RFC 6120 §6.5.10 asks not to
+//! tell them apart). The authorization
 //! identity is passed to the host unprepared, as RFC 4616 §2 leaves its
 //! handling to the application. Whether PLAIN may run without TLS
 //! (RFC 4616 §4) is decided by the configuration of the
@@ -10,7 +13,9 @@
 
 use zeroize::Zeroizing;
 
+use super::credentials::{DecoyKey, ScramCredentials};
 use super::saslprep::saslprep_query;
+use super::scram::ScramHash;
 use super::server::{Authenticated, Credentials, CredentialsRequest, ServerOutput};
 use super::{Error, Mechanism};
 
@@ -93,13 +98,18 @@ enum State {
 /// The server side of PLAIN.
 pub(crate) struct PlainServer {
     max_len: usize,
+    /// Iteration count of the decoy check for unknown users.
+    iterations: u32,
+    decoy_key: DecoyKey,
     state: State,
 }
 
 impl PlainServer {
-    pub(crate) fn new(max_len: usize) -> Self {
+    pub(crate) fn new(max_len: usize, iterations: u32, decoy_key: DecoyKey) -> Self {
         Self {
             max_len,
+            iterations,
+            decoy_key,
             state: State::WaitMessage,
         }
     }
@@ -140,7 +150,21 @@ impl PlainServer {
             return Err(Error::UnexpectedInput("credentials"));
         };
         let ok = match creds {
-            None => false,
+            None => {
+                // The same PBKDF2 a SHA-256 record with the configured
+                // count costs, against a record no password is known to
+                // match, so that timing does not reveal unknown users.
+                let hash = ScramHash::Sha256;
+                let decoy = ScramCredentials::from_parts(
+                    hash,
+                    self.decoy_key.salt(hash, &m.authcid),
+                    self.iterations,
+                    vec![0; hash.output_len()],
+                    vec![0; hash.output_len()],
+                )?;
+                std::hint::black_box(decoy.verify_password(&m.password)?);
+                false
+            }
             Some(Credentials::Verified) => true,
             Some(Credentials::Scram(rec)) => rec.verify_password(&m.password)?,
         };

@@ -80,17 +80,22 @@ fn prepare(s: &str, kind: Kind) -> Result<Cow<'_, str>, Error> {
     }
 
     // RFC 4013 §2.4 by way of RFC 3454 §6.
-    if normalized.contains(tables::bidi_r_or_al) {
-        let first = normalized.chars().next().is_some_and(tables::bidi_r_or_al);
-        let last = normalized
-            .chars()
-            .next_back()
-            .is_some_and(tables::bidi_r_or_al);
-        if normalized.contains(tables::bidi_l) || !first || !last {
-            return Err(Error::Saslprep("prohibited bidirectional text"));
-        }
+    if !bidi_ok(&normalized) {
+        return Err(Error::Saslprep("prohibited bidirectional text"));
     }
     Ok(Cow::Owned(normalized))
+}
+
+/// Requirements 2 and 3 of RFC 3454 §6 (requirement 1, prohibiting C.8,
+/// is left to the profile's prohibition step): a string with a RandALCat
+/// character has no LCat character and starts and ends with RandALCat.
+pub(crate) fn bidi_ok(s: &str) -> bool {
+    if !s.contains(tables::bidi_r_or_al) {
+        return true;
+    }
+    let first = s.chars().next().is_some_and(tables::bidi_r_or_al);
+    let last = s.chars().next_back().is_some_and(tables::bidi_r_or_al);
+    first && last && !s.contains(tables::bidi_l)
 }
 
 #[cfg(test)]

@@ -5,7 +5,10 @@
 //! downgrade rule), §7 (message syntax) and §9 (iteration count limits on
 //! the client), RFC 7677 (SHA-256), the same construction with SHA-512 (as
 //! in draft-melnikov-scram-sha-512), and the optional downgrade protection
-//! hash `h=` of XEP-0474. The GS2 header is the RFC 5802 §7 subset of
+//! hash `h=` of XEP-0474 (checked when present, required when the client's
+//! selection relied on it per XEP-0474 §Business Rules). Unknown users get
+//! a decoy record whose salt is derived from the server's
+//! [`DecoyKey`] (RFC 5802 §9). The GS2 header is the RFC 5802 §7 subset of
 //! RFC 5801 (no `F,` non-standard flag). Not implemented: SCRAM over
 //! GSS-API (RFC 5802 §8), the `e=` values as a typed enum (they are passed
 //! through as text), and the RFC 5803 LDAP record encoding.
@@ -20,9 +23,9 @@ use zeroize::Zeroizing;
 
 use super::Error;
 use super::channel_binding::{ChannelBinding, ChannelBindingType};
-use super::credentials::{Keys, SaltedPasswordCache, ScramCredentials, salted_password};
+use super::credentials::{DecoyKey, Keys, SaltedPasswordCache, ScramCredentials, salted_prepared};
 use super::mechanism::{ChannelBindingChoice, Mechanism};
-use super::saslprep::saslprep_query;
+use super::saslprep::{saslprep_query, saslprep_stored};
 use super::server::{Authenticated, CredentialsRequest, ServerOutput};
 use crate::random::Random;
 
@@ -120,10 +123,10 @@ impl ScramHash {
 /// The downgrade protection hash of XEP-0474 §3.1: the base64 hash of the
 /// sorted advertised mechanism names, then, if channel binding types were
 /// advertised per XEP-0440, `0x1F` and the sorted type names.
-pub fn downgrade_protection_hash<S: AsRef<str>>(
+pub fn downgrade_protection_hash<M: AsRef<str>, B: AsRef<str>>(
     hash: ScramHash,
-    mechanisms: &[S],
-    channel_bindings: Option<&[S]>,
+    mechanisms: &[M],
+    channel_bindings: Option<&[B]>,
 ) -> String {
     fn sorted<S: AsRef<str>>(names: &[S]) -> Vec<&[u8]> {
         // "i;octet" collation is plain byte order.
@@ -310,9 +313,11 @@ fn parse_gs2(s: &str) -> Result<Gs2Header<'_>, Error> {
         let v = authz_s
             .strip_prefix("a=")
             .ok_or(Error::Malformed("authzid syntax"))?;
-        let v = unescape_saslname(v)?;
+        // A present but badly formatted authzid is invalid-authzid
+        // (RFC 6120 §6.5.6), not a malformed request.
+        let v = unescape_saslname(v).map_err(|_| Error::InvalidAuthzid("invalid escape"))?;
         if v.is_empty() {
-            return Err(Error::Malformed("empty authzid"));
+            return Err(Error::InvalidAuthzid("empty authzid"));
         }
         Some(v)
     };
@@ -340,6 +345,7 @@ pub(crate) struct ScramServerParams {
     pub(crate) downgrade_hash: Option<String>,
     pub(crate) max_len: usize,
     pub(crate) unknown_user_iterations: u32,
+    pub(crate) decoy_key: DecoyKey,
 }
 
 enum ServerState {
@@ -368,6 +374,7 @@ enum ServerState {
 pub(crate) struct ScramServer {
     p: ScramServerParams,
     nonce: String,
+    /// Keys of the decoy record; its salt comes from the decoy key.
     unknown: ScramCredentials,
     state: ServerState,
 }
@@ -376,7 +383,9 @@ impl ScramServer {
     pub(crate) fn new(p: ScramServerParams, rng: &mut dyn Random) -> Self {
         let mut raw = [0u8; 24];
         rng.fill(&mut raw);
-        let unknown = ScramCredentials::unmatchable(p.hash, p.unknown_user_iterations, rng);
+        // The decoy's keys are random, but its salt is fixed per user below.
+        let unknown =
+            ScramCredentials::decoy(&p.decoy_key, p.hash, "", p.unknown_user_iterations, rng);
         Self {
             p,
             nonce: STANDARD.encode(raw),
@@ -476,7 +485,16 @@ impl ScramServer {
         let (creds, known) = match creds {
             Some(c) if c.hash() == self.p.hash => (c, true),
             Some(_) => return Err(Error::CredentialsMismatch),
-            None => (self.unknown.clone(), false),
+            None => (
+                ScramCredentials::from_parts(
+                    self.p.hash,
+                    self.p.decoy_key.salt(self.p.hash, &authcid),
+                    self.unknown.iterations(),
+                    self.unknown.stored_key().to_vec(),
+                    self.unknown.server_key().to_vec(),
+                )?,
+                false,
+            ),
         };
         let nonce = format!("{client_nonce}{}", self.nonce);
         let mut server_first = format!(
@@ -606,6 +624,9 @@ pub(crate) struct ScramClientParams {
     pub(crate) max_len: usize,
     /// Expected `h=` value (XEP-0474), checked when the server sends one.
     pub(crate) downgrade_hash: Option<String>,
+    /// Whether server-first must carry `h=` (XEP-0474 §Business Rules, new
+    /// rule 6).
+    pub(crate) require_downgrade_hash: bool,
     pub(crate) cache: Option<SaltedPasswordCache>,
 }
 
@@ -633,7 +654,7 @@ pub(crate) struct ScramClient {
 }
 
 impl ScramClient {
-    pub(crate) fn new(p: ScramClientParams, rng: &mut dyn Random) -> Result<Self, Error> {
+    pub(crate) fn new(mut p: ScramClientParams, rng: &mut dyn Random) -> Result<Self, Error> {
         let username = saslprep_query(&p.username)?;
         if username.is_empty() {
             return Err(Error::EmptyUsername);
@@ -641,6 +662,13 @@ impl ScramClient {
         if p.password.is_empty() {
             return Err(Error::EmptyPassword);
         }
+        // Prepared once, here, so that a password SASLprep rejects fails
+        // before anything is sent, cache hit or not (RFC 5802 §2.2).
+        let prepared = Zeroizing::new(saslprep_stored(&p.password)?.into_owned());
+        if prepared.is_empty() {
+            return Err(Error::EmptyPassword);
+        }
+        p.password = prepared;
         let flag = match &p.choice {
             ChannelBindingChoice::Unsupported => "n".to_owned(),
             ChannelBindingChoice::NotOffered => "y".to_owned(),
@@ -652,7 +680,7 @@ impl ScramClient {
             }
         };
         let authzid = match &p.authzid {
-            Some(a) if a.is_empty() => return Err(Error::Malformed("empty authzid")),
+            Some(a) if a.is_empty() => return Err(Error::InvalidAuthzid("empty authzid")),
             Some(a) => format!("a={}", escape_saslname(a)),
             None => String::new(),
         };
@@ -758,11 +786,17 @@ impl ScramClient {
                 max: self.p.max_iterations,
             });
         }
-        if let (Some(expected), Some(h)) =
-            (&self.p.downgrade_hash, ext.iter().find(|a| a.key == b'h'))
-            && expected.as_bytes() != h.value.as_bytes()
-        {
-            return Err(Error::DowngradeHashMismatch);
+        // XEP-0474 §Verification: a hash that differs from the offer the
+        // client saw means the offer was tampered with. A missing hash is
+        // only fatal when the selection relied on it (new rule 6).
+        match (&self.p.downgrade_hash, ext.iter().find(|a| a.key == b'h')) {
+            (Some(expected), Some(h)) if expected.as_bytes() != h.value.as_bytes() => {
+                return Err(Error::DowngradeHashMismatch);
+            }
+            (_, None) if self.p.require_downgrade_hash => {
+                return Err(Error::DowngradeHashMissing);
+            }
+            _ => {}
         }
 
         let hash = self.p.hash;
@@ -773,7 +807,7 @@ impl ScramClient {
             .and_then(|c| c.get(hash, &salt, iterations))
         {
             Some(cached) => Zeroizing::new(cached.to_vec()),
-            None => salted_password(hash, &self.p.password, &salt, iterations)?,
+            None => salted_prepared(hash, &self.p.password, &salt, iterations)?,
         };
         let keys = Keys::from_salted(hash, &salted);
 
@@ -839,7 +873,9 @@ impl ScramClient {
                 Ok(())
             }
             ClientState::Verified if data.is_none_or(|d| d.is_empty()) => Ok(()),
-            ClientState::Verified => Err(Error::UnexpectedInput("success data after verification")),
+            // RFC 5802 §5 has one server-final-message; a second one is not
+            // something to ignore.
+            ClientState::Verified => Err(Error::UnexpectedSuccessData),
             // Success before the server proved itself: RFC 5802 §5 makes
             // the server signature mandatory, so this is a failure.
             _ => Err(Error::ServerSignatureMismatch),

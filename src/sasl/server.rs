@@ -14,12 +14,12 @@ use zeroize::Zeroizing;
 
 use super::anonymous;
 use super::channel_binding::{ChannelBindingType, TlsInfo};
-use super::credentials::{MIN_ITERATIONS, ScramCredentials};
+use super::credentials::{DecoyKey, MIN_ITERATIONS, ScramCredentials};
 use super::external::ExternalServer;
 use super::plain::PlainServer;
 use super::scram::{ScramHash, ScramServer, ScramServerParams, downgrade_protection_hash};
 use super::{Condition, Error, Mechanism};
-use crate::random::Random;
+use crate::random::{OsRandom, Random};
 
 /// Server policy, shared by all connections.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +43,11 @@ pub struct ServerConfig {
     /// Whether the stream layer advertises the binding types per XEP-0440;
     /// it changes the XEP-0474 hash.
     pub advertise_channel_bindings: bool,
+    /// The secret the decoy salts of unknown users are derived from; see
+    /// [`DecoyKey`]. The default is fresh from the operating system's
+    /// generator on every call; set a stored key so that it survives
+    /// restarts and is shared by every process serving the same users.
+    pub decoy_key: DecoyKey,
 }
 
 impl Default for ServerConfig {
@@ -62,6 +67,7 @@ impl Default for ServerConfig {
             max_message_len: 4096,
             downgrade_protection: false,
             advertise_channel_bindings: true,
+            decoy_key: DecoyKey::generate(&mut OsRandom),
         }
     }
 }
@@ -85,12 +91,33 @@ impl ServerConfig {
     }
 
     /// The binding types to advertise per XEP-0440: those the host
-    /// supplied data for. Empty when the server should not advertise.
+    /// supplied data for. Empty when the server should not advertise,
+    /// including when it offers no `-PLUS` mechanism, since a client takes
+    /// types without `-PLUS` mechanisms for an attack (XEP-0440
+    /// §Business Rules, rule 5).
     pub fn channel_binding_types(&self, tls: &TlsInfo) -> Vec<ChannelBindingType> {
-        if self.advertise_channel_bindings {
+        if self.advertise_channel_bindings
+            && self.offered_mechanisms(tls).iter().any(|m| m.is_plus())
+        {
             tls.binding_types()
         } else {
             Vec::new()
+        }
+    }
+
+    /// What the stream layer advertises by default on a connection in
+    /// state `tls`: [`offered_mechanisms`](Self::offered_mechanisms) and,
+    /// if not empty, [`channel_binding_types`](Self::channel_binding_types).
+    pub fn advertisement(&self, tls: &TlsInfo) -> Advertisement {
+        let types = self.channel_binding_types(tls);
+        Advertisement {
+            mechanisms: self
+                .offered_mechanisms(tls)
+                .iter()
+                .map(|m| m.name().to_owned())
+                .collect(),
+            channel_bindings: (!types.is_empty())
+                .then(|| types.iter().map(|t| t.as_str().to_owned()).collect()),
         }
     }
 
@@ -103,6 +130,42 @@ impl ServerConfig {
         rng: &mut dyn Random,
     ) -> Result<ScramCredentials, Error> {
         ScramCredentials::generate(hash, password, self.iterations, rng)
+    }
+}
+
+/// The mechanism names and XEP-0440 binding type names a server put in
+/// its stream features, exactly as sent.
+///
+/// The XEP-0474 hash covers these lists (XEP-0474 §Server Sends Downgrade
+/// Protection Hash), so a host that advertises anything other than
+/// [`ServerConfig::advertisement`] passes what it really sent to
+/// [`Server::with_advertisement`]; otherwise clients checking the hash
+/// fail.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Advertisement {
+    /// The `<mechanism/>` names, in any order.
+    pub mechanisms: Vec<String>,
+    /// The `<channel-binding type='…'/>` names of XEP-0440, or `None` when
+    /// the server sent no `<sasl-channel-binding/>`.
+    pub channel_bindings: Option<Vec<String>>,
+}
+
+impl Advertisement {
+    /// An advertisement of these mechanism and binding type names.
+    pub fn new<M: AsRef<str>, B: AsRef<str>>(
+        mechanisms: &[M],
+        channel_bindings: Option<&[B]>,
+    ) -> Self {
+        Self {
+            mechanisms: mechanisms.iter().map(|m| m.as_ref().to_owned()).collect(),
+            channel_bindings: channel_bindings
+                .map(|b| b.iter().map(|t| t.as_ref().to_owned()).collect()),
+        }
+    }
+
+    fn contains(&self, m: Mechanism) -> bool {
+        self.mechanisms.iter().any(|n| n == m.name())
     }
 }
 
@@ -129,15 +192,29 @@ impl CredentialsRequest {
         self.authcid.as_deref()
     }
 
-    /// The requested authorization identity, if any, as sent. Decide here
-    /// whether the user may act as it, and [`Server::refuse`] with
-    /// [`Condition::InvalidAuthzid`] if not.
+    /// The requested authorization identity, if any, as sent. For looking
+    /// the user up only: whether the user may act as it is decided after
+    /// authentication succeeded, from [`Authenticated::authzid`], since
+    /// RFC 4616 §2 authenticates first and authorizes second, and a
+    /// decision taken here would tell an unauthenticated client which
+    /// authzids exist. For EXTERNAL, where the host's verdict *is* the
+    /// authentication, deciding here is fine.
     pub fn authzid(&self) -> Option<&str> {
         self.authzid.as_deref()
     }
 
-    /// For PLAIN, the password as sent, for hosts that check it
-    /// themselves and answer [`Credentials::Verified`].
+    /// For PLAIN, the password as the client sent it: raw, without
+    /// SASLprep, for hosts that check it themselves and answer
+    /// [`Credentials::Verified`].
+    ///
+    /// Such a host prepares it with
+    /// [`saslprep_query`](super::saslprep::saslprep_query) (a presented
+    /// string is a query, RFC 4616 §2, RFC 3454 §7) before comparing it with
+    /// a password hash that was computed from the
+    /// [`saslprep_stored`](super::saslprep::saslprep_stored) form at
+    /// registration, or compares raw bytes if it stored raw passwords.
+    /// Answering [`Credentials::Scram`] instead does this preparation
+    /// itself.
     pub fn password(&self) -> Option<&str> {
         self.password.as_deref().map(String::as_str)
     }
@@ -181,14 +258,20 @@ pub struct Authenticated {
     /// The authenticated user name (prepared); `None` for EXTERNAL and
     /// ANONYMOUS.
     pub authcid: Option<String>,
-    /// The requested authorization identity, if any.
+    /// The requested authorization identity, if any. The host checks here,
+    /// after authentication (RFC 4616 §2), that
+    /// [`authcid`](Self::authcid) may act as it, and if not calls
+    /// [`Server::refuse`] with [`Condition::InvalidAuthzid`] instead of
+    /// sending `<success/>` (RFC 6120 §6.5.6).
     pub authzid: Option<String>,
     /// The ANONYMOUS trace, if the client sent one. Never an identity.
     pub trace: Option<String>,
     /// The channel binding type the exchange was bound to.
     pub channel_binding: Option<ChannelBindingType>,
     /// Additional data for `<success/>` (SCRAM's server-final-message).
-    /// `Some(empty)` never occurs; `None` means an empty element.
+    /// `Some(empty)` never occurs; `None` means an empty `<success/>`
+    /// element. (Were it empty, RFC 6120 §6.4.6 would have it sent as
+    /// `=`.)
     pub additional_data: Option<Vec<u8>>,
 }
 
@@ -196,8 +279,9 @@ pub struct Authenticated {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum ServerOutput {
-    /// Send a `<challenge/>` with this data (empty: no character data)
-    /// and feed the answer to [`Server::respond`].
+    /// Send a `<challenge/>` with this data (empty: an empty element, no
+    /// `=`, RFC 6120 §6.4.3) and feed the answer to [`Server::respond`]
+    /// (an empty `<response/>` as an empty slice).
     Challenge(Vec<u8>),
     /// Look up the user and call [`Server::provide_credentials`].
     NeedCredentials(CredentialsRequest),
@@ -234,15 +318,32 @@ impl fmt::Debug for Server {
 }
 
 impl Server {
-    /// Starts an exchange for the mechanism the client named.
+    /// Starts an exchange for the mechanism the client named, on a
+    /// connection that advertised [`ServerConfig::advertisement`].
     ///
     /// Fails with [`Error::InvalidMechanism`] for names not offered on
     /// this connection and [`Error::EncryptionRequired`] for mechanisms
-    /// that need TLS. `rng` provides the SCRAM nonce.
+    /// that need TLS (PLAIN, EXTERNAL and `-PLUS` on a plaintext stream).
+    /// `rng` provides the SCRAM nonce.
     pub fn new(
         mechanism: &str,
         config: &ServerConfig,
         tls: &TlsInfo,
+        rng: &mut dyn Random,
+    ) -> Result<Self, Error> {
+        Self::with_advertisement(mechanism, config, tls, &config.advertisement(tls), rng)
+    }
+
+    /// Like [`new`](Self::new), for a host that advertised `advertised`
+    /// rather than the default: the XEP-0474 hash is computed from it, a
+    /// `y` flag is a downgrade if it lists a `-PLUS` mechanism
+    /// (RFC 5802 §6), and a mechanism must be both advertised and allowed
+    /// by `config` on this connection.
+    pub fn with_advertisement(
+        mechanism: &str,
+        config: &ServerConfig,
+        tls: &TlsInfo,
+        advertised: &Advertisement,
         rng: &mut dyn Random,
     ) -> Result<Self, Error> {
         let offered = config.offered_mechanisms(tls);
@@ -254,25 +355,38 @@ impl Server {
             }
             return Err(Error::InvalidMechanism(mechanism.to_owned()));
         }
+        if !advertised.contains(m) {
+            return Err(Error::InvalidMechanism(mechanism.to_owned()));
+        }
+        let iterations = config.iterations.max(MIN_ITERATIONS);
         let inner = match m {
-            Mechanism::Plain => Inner::Plain(PlainServer::new(config.max_message_len)),
+            Mechanism::Plain => Inner::Plain(PlainServer::new(
+                config.max_message_len,
+                iterations,
+                config.decoy_key.clone(),
+            )),
             Mechanism::External => Inner::External(ExternalServer::new()),
             Mechanism::Anonymous => Inner::Anonymous { done: false },
             _ => {
                 let hash = m
                     .scram_hash()
                     .ok_or(Error::InvalidMechanism(mechanism.to_owned()))?;
-                let cb_types = config.channel_binding_types(tls);
                 let downgrade_hash = config.downgrade_protection.then(|| {
-                    let names: Vec<&str> = offered.iter().map(|m| m.name()).collect();
-                    let cb: Vec<&str> = cb_types.iter().map(|t| t.as_str()).collect();
-                    downgrade_protection_hash(hash, &names, (!cb.is_empty()).then_some(&cb[..]))
+                    downgrade_protection_hash(
+                        hash,
+                        &advertised.mechanisms,
+                        advertised.channel_bindings.as_deref(),
+                    )
                 });
+                let plus_offered = advertised
+                    .mechanisms
+                    .iter()
+                    .any(|n| Mechanism::from_name(n).is_some_and(Mechanism::is_plus));
                 Inner::Scram(Box::new(ScramServer::new(
                     ScramServerParams {
                         hash,
                         plus: m.is_plus(),
-                        plus_offered: offered.iter().any(|m| m.is_plus()),
+                        plus_offered,
                         bindings: if tls.active {
                             tls.bindings.clone()
                         } else {
@@ -280,7 +394,8 @@ impl Server {
                         },
                         downgrade_hash,
                         max_len: config.max_message_len,
-                        unknown_user_iterations: config.iterations.max(MIN_ITERATIONS),
+                        unknown_user_iterations: iterations,
+                        decoy_key: config.decoy_key.clone(),
                     },
                     rng,
                 )))
@@ -349,11 +464,17 @@ impl Server {
 
     /// Resumes after [`ServerOutput::NeedCredentials`]. `None` means the
     /// user is unknown: SCRAM then carries on with a decoy record and fails
-    /// at the proof, so that a single attempt cannot tell unknown users
-    /// from wrong passwords (RFC 5802 §9). The decoy uses
-    /// [`ServerConfig::iterations`], so real records should use the same
-    /// count; its salt is fresh per attempt, so a client that tries twice
-    /// can still notice that the salt changes.
+    /// at the proof, so that unknown users look like wrong passwords
+    /// (RFC 5802 §9, RFC 6120 §6.5.10). The decoy's salt is derived from
+    /// [`ServerConfig::decoy_key`] and the user name, so it stays the same
+    /// across attempts; it uses [`ServerConfig::iterations`], so real
+    /// records should use the same count. PLAIN runs the same PBKDF2 for an
+    /// unknown user as for a SHA-256 record with that count, so that the
+    /// time taken does not tell either.
+    ///
+    /// Answering with a record of the wrong kind (e.g. a SHA-1 record for
+    /// SCRAM-SHA-256, or [`Credentials::Verified`] for SCRAM) is a host
+    /// bug: [`Error::CredentialsMismatch`], `temporary-auth-failure`.
     pub fn provide_credentials(
         &mut self,
         credentials: Option<Credentials>,
@@ -377,10 +498,13 @@ impl Server {
         self.track(r)
     }
 
-    /// Ends the exchange with `condition`, e.g. when the host refuses the
-    /// authzid ([`Condition::InvalidAuthzid`]), the account is disabled, or
-    /// its database is down ([`Condition::TemporaryAuthFailure`]). Send
-    /// `<failure/>` with the returned error's condition.
+    /// Ends the exchange with `condition`, e.g. when the account is
+    /// disabled ([`Condition::AccountDisabled`]) or the database is down
+    /// ([`Condition::TemporaryAuthFailure`]) while credentials are asked
+    /// for, or after [`ServerOutput::Success`] when the authenticated user
+    /// may not act as [`Authenticated::authzid`]
+    /// ([`Condition::InvalidAuthzid`]); the host then sends `<failure/>`
+    /// with the returned error's condition instead of `<success/>`.
     pub fn refuse(&mut self, condition: Condition) -> Error {
         self.mark_failed();
         Error::Refused(condition)
