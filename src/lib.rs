@@ -10,6 +10,8 @@
 //!   incremental, bounded), the element tree and the writer.
 //! * [`stream`]: stream headers and stream errors.
 //! * [`sasl`]: SASL mechanisms, client and server, without XML.
+//! * [`c2s`]: client-to-server streams, both sides, on the shared
+//!   [`stream::Connection`] driving surface.
 //!
 //! ```
 //! use xmpp_proto::xml::{FrameEvent, Framer, Limits};
@@ -32,6 +34,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod c2s;
 pub mod ns;
 pub mod random;
 pub mod sasl;

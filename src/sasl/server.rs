@@ -170,7 +170,7 @@ impl Advertisement {
 }
 
 /// What the server machine asks the host for.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CredentialsRequest {
     pub(crate) mechanism: Mechanism,

@@ -101,9 +101,20 @@ pub enum Event {
     Request(super::Request),
 }
 
-/// Which timer is armed.
+/// What to do with bytes that arrive between STARTTLS and the handshake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Timer {
+pub(crate) enum AfterStartTls {
+    /// Fail the stream: they can only be injected (client side).
+    Refuse,
+    /// Drop them (server side).
+    Discard,
+}
+
+/// The timers a connection keeps; [`Connection::poll_timeout`] gives the
+/// earliest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Timer {
     /// Negotiation must be finished by then.
     Negotiation,
     /// Send a keepalive or ping.
@@ -122,11 +133,23 @@ fn timer_index(t: Timer) -> usize {
     }
 }
 
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for crate::c2s::Client {}
+    impl Sealed for crate::c2s::Server {}
+}
+
 /// What a role does with what the connection reads. Roles are plain
 /// state machines: they get the [`Core`] to write to and queue events on.
-pub trait Role: Sized + std::fmt::Debug {
+/// The crate's roles implement it; it is sealed.
+pub trait Role: sealed::Sealed + Sized + std::fmt::Debug {
     /// The peer's stream header arrived.
-    fn on_stream_open(&mut self, core: &mut Core, header: StreamHeader, now: Instant) -> Result<(), Error>;
+    fn on_stream_open(
+        &mut self,
+        core: &mut Core,
+        header: StreamHeader,
+        now: Instant,
+    ) -> Result<(), Error>;
     /// A top-level element arrived.
     fn on_element(&mut self, core: &mut Core, element: Element, now: Instant) -> Result<(), Error>;
     /// The host finished the TLS handshake.
@@ -148,6 +171,14 @@ pub enum SendError {
     /// The stream is closing or closed.
     #[error("the stream is closed")]
     Closed,
+    /// The stanza is larger than the peer accepts (XEP-0478).
+    #[error("stanza of {size} bytes exceeds the peer's limit of {limit}")]
+    TooLarge {
+        /// The stanza's size on the wire.
+        size: usize,
+        /// What the peer advertised.
+        limit: usize,
+    },
     /// The element cannot be written as XML.
     #[error(transparent)]
     Invalid(#[from] crate::xml::WriteError),
@@ -166,7 +197,7 @@ pub struct Core {
     paused: bool,
     /// After `<proceed/>` (client) or `<starttls/>` (server): no more XML
     /// until TLS is up.
-    awaiting_tls: bool,
+    awaiting_tls: Option<AfterStartTls>,
     sent_close: bool,
     received_close: bool,
     finished: bool,
@@ -183,7 +214,7 @@ impl Core {
             error: None,
             held: Vec::new(),
             paused: false,
-            awaiting_tls: false,
+            awaiting_tls: None,
             sent_close: false,
             received_close: false,
             finished: false,
@@ -201,6 +232,18 @@ impl Core {
     /// Writes a top-level element.
     pub(crate) fn send(&mut self, el: &Element) -> Result<(), crate::xml::WriteError> {
         self.writer.write(el, &mut self.out)
+    }
+
+    /// Writes a whitespace keepalive (RFC 6120 §4.6.1).
+    pub(crate) fn send_whitespace(&mut self) {
+        self.out.push(b' ');
+    }
+
+    /// How many bytes `el` takes on the wire.
+    pub(crate) fn measure(&self, el: &Element) -> Result<usize, crate::xml::WriteError> {
+        let mut buf = Vec::new();
+        self.writer.write(el, &mut buf)?;
+        Ok(buf.len())
     }
 
     /// Writes our closing tag (once).
@@ -241,9 +284,10 @@ impl Core {
         self.paused = false;
     }
 
-    /// No XML may be read until TLS is established.
-    pub(crate) fn await_tls(&mut self) {
-        self.awaiting_tls = true;
+    /// No XML may be read until TLS is established; what arrives before
+    /// is handled per `then`.
+    pub(crate) fn await_tls(&mut self, then: AfterStartTls) {
+        self.awaiting_tls = Some(then);
     }
 
     pub(crate) fn set_timer(&mut self, t: Timer, at: Option<Instant>) {
@@ -301,7 +345,10 @@ impl<R: Role> Connection<R> {
         if self.core.paused || !self.core.held.is_empty() {
             // Keep order: held bytes go first. Bounded like any element.
             if self.core.held.len() + data.len() > self.core.limits().max_stanza_bytes {
-                return Err(self.core.fail(StreamError::new(Condition::PolicyViolation).with_text("too much data while paused")));
+                return Err(self.core.fail(
+                    StreamError::new(Condition::PolicyViolation)
+                        .with_text("too much data while paused"),
+                ));
             }
             self.core.held.extend_from_slice(data);
             if self.core.paused {
@@ -316,12 +363,19 @@ impl<R: Role> Connection<R> {
     fn process(&mut self, data: &[u8], now: Instant) -> Result<(), Error> {
         let mut input = data;
         while !input.is_empty() {
-            if self.core.awaiting_tls {
+            match self.core.awaiting_tls {
                 // RFC 6120 §5.4.3.3: after <proceed/> only TLS follows; XML
                 // here was injected before the handshake.
-                return Err(self.core.fail(
-                    StreamError::new(Condition::PolicyViolation).with_text("data after STARTTLS proceed"),
-                ));
+                Some(AfterStartTls::Refuse) => {
+                    return Err(self.core.fail(
+                        StreamError::new(Condition::PolicyViolation)
+                            .with_text("data after STARTTLS proceed"),
+                    ));
+                }
+                // The receiving side drops what the initiator sent before
+                // the handshake (RFC 6120 §5.4.3.3).
+                Some(AfterStartTls::Discard) => return Ok(()),
+                None => {}
             }
             if self.core.paused {
                 self.core.held.extend_from_slice(input);
@@ -338,7 +392,9 @@ impl<R: Role> Connection<R> {
             let r = match ev {
                 FrameEvent::StreamOpen(open) => match StreamHeader::from_open(&open) {
                     Ok(h) => self.role.on_stream_open(&mut self.core, h, now),
-                    Err(e) => Err(self.core.fail(StreamError::new(e.condition()).with_text(&e.to_string()))),
+                    Err(e) => Err(self
+                        .core
+                        .fail(StreamError::new(e.condition()).with_text(&e.to_string()))),
                 },
                 FrameEvent::Element(el) => {
                     if let Some(se) = StreamError::from_element(el.as_ref()) {
@@ -363,9 +419,9 @@ impl<R: Role> Connection<R> {
                     self.core.received_close = true;
                     // RFC 6120 §4.4: answer a close with ours.
                     self.core.send_close();
-                    return Err(self.core.finish(None)).or(Ok(()));
+                    self.core.finish(None);
+                    return Ok(());
                 }
-                _ => Ok(()),
             };
             if let Err(e) = r {
                 return Err(e);
@@ -441,7 +497,8 @@ impl<R: Role> Connection<R> {
             return;
         }
         self.core.send_close();
-        self.core.set_timer(Timer::Deadline, Some(now + CLOSE_GRACE));
+        self.core
+            .set_timer(Timer::Deadline, Some(now + CLOSE_GRACE));
     }
 
     /// Reports that the TLS handshake the connection asked for (or that
@@ -451,7 +508,7 @@ impl<R: Role> Connection<R> {
         if let Some(e) = &self.core.error {
             return Err(e.clone());
         }
-        self.core.awaiting_tls = false;
+        self.core.awaiting_tls = None;
         self.role.on_tls(&mut self.core, info, now)?;
         if !self.core.held.is_empty() && !self.core.paused {
             let held = std::mem::take(&mut self.core.held);

@@ -18,7 +18,7 @@ pub struct StreamError {
     /// The language of `text`.
     pub lang: Option<String>,
     /// An application-specific condition element (§4.9.4).
-    pub application: Option<Element>,
+    pub application: Option<Box<Element>>,
 }
 
 impl StreamError {
@@ -63,7 +63,7 @@ impl StreamError {
             el.push_child(t);
         }
         if let Some(app) = &self.application {
-            el.push_child(app.clone());
+            el.push_child((**app).clone());
         }
         el
     }
@@ -82,7 +82,10 @@ impl StreamError {
                     err.lang = child.attr_ns("lang", ns::XML).map(str::to_owned);
                 } else if !defined {
                     defined = true;
-                    err.condition = child.name().parse().unwrap_or(Condition::UndefinedCondition);
+                    err.condition = child
+                        .name()
+                        .parse()
+                        .unwrap_or(Condition::UndefinedCondition);
                     if err.condition == Condition::SeeOtherHost {
                         let host = child.text();
                         let host = host.trim();
@@ -90,7 +93,7 @@ impl StreamError {
                     }
                 }
             } else if err.application.is_none() {
-                err.application = Some(child.to_owned());
+                err.application = Some(Box::new(child.to_owned()));
             }
         }
         Some(err)
@@ -138,13 +141,21 @@ mod tests {
         let e = StreamError::from_element(el.as_ref()).unwrap();
         assert_eq!(e.condition, Condition::NotWellFormed);
         assert_eq!(e.lang.as_deref(), Some("en"));
-        assert!(e.application.unwrap().is("escape-your-data", "http://example.org/ns"));
+        assert!(
+            e.application
+                .unwrap()
+                .is("escape-your-data", "http://example.org/ns")
+        );
         // Unknown conditions are undefined-condition (§4.9.2).
-        let el = Element::new("error", ns::STREAM).with_child(Element::new("brand-new", ns::STREAM_ERRORS));
+        let el = Element::new("error", ns::STREAM)
+            .with_child(Element::new("brand-new", ns::STREAM_ERRORS));
         assert_eq!(
             StreamError::from_element(el.as_ref()).unwrap().condition,
             Condition::UndefinedCondition
         );
-        assert_eq!(StreamError::from_element(Element::new("error", ns::CLIENT).as_ref()), None);
+        assert_eq!(
+            StreamError::from_element(Element::new("error", ns::CLIENT).as_ref()),
+            None
+        );
     }
 }

@@ -1,0 +1,564 @@
+//! The initiating side of a client-to-server stream (RFC 6120 §4-§7):
+//! stream header, STARTTLS or direct TLS, SASL, resource binding, the
+//! legacy session, then stanzas.
+
+use std::time::{Duration, Instant};
+
+use jid::{BareJid, FullJid};
+
+use super::features::{Features, decode_sasl, encode_sasl};
+use crate::ns;
+use crate::random::Random;
+use crate::sasl::{self, ClientCredentials, TlsInfo};
+use crate::stream::connection::{AfterStartTls, Core, Role, SendError, Timer};
+use crate::stream::{Condition, Connection, Error, Event, StreamError, StreamHeader, Version};
+use crate::xml::{Element, Limits};
+
+/// How the client treats TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TlsPolicy {
+    /// Insist on STARTTLS; a server that does not offer it (or an attacker
+    /// who strips it) ends the attempt.
+    Required,
+    /// The host ran TLS before the stream (XEP-0368 direct TLS) and passes
+    /// its [`TlsInfo`] to [`ClientStream::new`].
+    Direct,
+    /// Use STARTTLS when offered, carry on in plaintext otherwise. Only for
+    /// tests and trusted networks.
+    AllowPlaintext,
+}
+
+/// What a [`ClientStream`] needs to know.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// The account.
+    pub jid: BareJid,
+    /// The password (for PLAIN and SCRAM).
+    pub password: Option<String>,
+    /// A resource to ask for; the server assigns one if `None`.
+    pub resource: Option<String>,
+    /// TLS handling.
+    pub tls: TlsPolicy,
+    /// SASL mechanism preferences and limits.
+    pub sasl: sasl::ClientConfig,
+    /// Limits on what the server may send.
+    pub limits: Limits,
+    /// The whole negotiation must be done within this time.
+    pub negotiation_timeout: Duration,
+    /// Send a whitespace keepalive (RFC 6120 §4.6.1) after this much
+    /// silence from our side, once online.
+    pub keepalive: Option<Duration>,
+    /// `xml:lang` of our stream.
+    pub lang: Option<String>,
+}
+
+impl ClientConfig {
+    /// A configuration for `jid` with `password`, TLS required.
+    pub fn new(jid: BareJid, password: &str) -> ClientConfig {
+        ClientConfig {
+            jid,
+            password: Some(password.to_owned()),
+            resource: None,
+            tls: TlsPolicy::Required,
+            sasl: sasl::ClientConfig::default(),
+            limits: Limits::default(),
+            negotiation_timeout: Duration::from_secs(60),
+            keepalive: Some(Duration::from_secs(90)),
+            lang: None,
+        }
+    }
+}
+
+#[derive(Debug)]
+enum State {
+    /// Our header is out; waiting for the server's.
+    AwaitHeader,
+    AwaitFeatures,
+    /// `<starttls/>` sent.
+    StartTls,
+    /// `<proceed/>` received, the host runs the handshake.
+    TlsHandshake,
+    Auth(Box<sasl::Client>),
+    Bind {
+        id: String,
+        session: bool,
+    },
+    Session {
+        id: String,
+        jid: String,
+    },
+    Online,
+    Done,
+}
+
+/// The client role of a c2s stream; see [`ClientStream`].
+pub struct Client {
+    config: ClientConfig,
+    rng: Box<dyn Random>,
+    state: State,
+    tls: TlsInfo,
+    authenticated: bool,
+    stream_id: Option<String>,
+    max_send: Option<usize>,
+    cache: Option<sasl::SaltedPasswordCache>,
+    next_id: u64,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("jid", &self.config.jid)
+            .field("state", &self.state)
+            .field("authenticated", &self.authenticated)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A client-to-server stream, initiating side.
+///
+/// ```
+/// use std::time::Instant;
+/// use xmpp_proto::c2s::{ClientConfig, ClientStream};
+/// use xmpp_proto::random::OsRandom;
+/// use xmpp_proto::stream::Event;
+///
+/// let config = ClientConfig::new("juliet@example.com".parse().unwrap(), "secret");
+/// let mut stream = ClientStream::new(config, None, Box::new(OsRandom), Instant::now());
+/// // The host writes this to the socket...
+/// let mut out = Vec::new();
+/// stream.poll_transmit(&mut out);
+/// assert!(out.starts_with(b"<?xml version='1.0'?><stream:stream"));
+/// // ...feeds what it reads with `handle_input`, and after every call
+/// // drains `poll_event` and `poll_transmit`, and re-arms its timer
+/// // from `poll_timeout`.
+/// while let Some(event) = stream.poll_event() {
+///     match event {
+///         Event::StartTls => { /* flush, run the TLS handshake, call tls_established */ }
+///         Event::Online { jid } => println!("online as {jid}"),
+///         Event::Stanza(stanza) => println!("{stanza:?}"),
+///         Event::Closed(reason) => println!("closed: {reason:?}"),
+///         _ => {}
+///     }
+/// }
+/// ```
+pub type ClientStream = Connection<Client>;
+
+impl Connection<Client> {
+    /// Starts a stream: our header is queued at once. For
+    /// [`TlsPolicy::Direct`], `tls` is what the host's TLS handshake gave.
+    pub fn new(
+        config: ClientConfig,
+        tls: Option<TlsInfo>,
+        rng: Box<dyn Random>,
+        now: Instant,
+    ) -> ClientStream {
+        let mut core = Core::new(config.limits.clone());
+        core.set_timer(Timer::Negotiation, Some(now + config.negotiation_timeout));
+        let mut client = Client {
+            tls: tls.unwrap_or_else(TlsInfo::plaintext),
+            config,
+            rng,
+            state: State::AwaitHeader,
+            authenticated: false,
+            stream_id: None,
+            max_send: None,
+            cache: None,
+            next_id: 0,
+        };
+        client.open(&mut core);
+        Connection { core, role: client }
+    }
+
+    /// The stream id the server assigned (RFC 6120 §4.7.3).
+    pub fn stream_id(&self) -> Option<&str> {
+        self.role.stream_id.as_deref()
+    }
+
+    /// The salted-password cache from the last SCRAM login, to pass to
+    /// the next connection so that it skips PBKDF2.
+    pub fn take_scram_cache(&mut self) -> Option<sasl::SaltedPasswordCache> {
+        self.role.cache.take()
+    }
+
+    /// Uses a salted-password cache from an earlier connection.
+    pub fn set_scram_cache(&mut self, cache: sasl::SaltedPasswordCache) {
+        self.role.cache = Some(cache);
+    }
+}
+
+impl Client {
+    fn open(&mut self, core: &mut Core) {
+        let mut h = StreamHeader::new(ns::CLIENT);
+        h.to = Some(self.config.jid.domain().to_string());
+        // RFC 6120 §4.7.1: include `from` once the stream is protected.
+        if self.tls.active {
+            h.from = Some(self.config.jid.to_string());
+        }
+        h.lang = self.config.lang.clone();
+        core.send_header(&h);
+        self.state = State::AwaitHeader;
+    }
+
+    fn id(&mut self) -> String {
+        self.next_id += 1;
+        let mut r = [0u8; 4];
+        self.rng.fill(&mut r);
+        format!("{:08x}-{}", u32::from_le_bytes(r), self.next_id)
+    }
+
+    fn negotiation_failed(&mut self, core: &mut Core, why: &str) -> Error {
+        self.state = State::Done;
+        core.send_close();
+        core.finish(Some(Error::Negotiation(why.to_owned())))
+    }
+
+    fn unexpected(&mut self, core: &mut Core, el: &Element) -> Error {
+        self.state = State::Done;
+        core.fail(
+            StreamError::new(Condition::UnsupportedStanzaType).with_text(&format!(
+                "unexpected <{}/> in '{}' during negotiation",
+                el.name(),
+                el.ns()
+            )),
+        )
+    }
+
+    fn on_features(&mut self, core: &mut Core, el: &Element, now: Instant) -> Result<(), Error> {
+        let f = Features::parse(el);
+        if let Some(l) = f.limits {
+            self.max_send = l.max_bytes.map(|n| n as usize);
+        }
+        if !self.tls.active {
+            match (f.starttls, self.config.tls) {
+                (Some(_), _) => {
+                    core.send(&Element::new("starttls", ns::TLS))
+                        .expect("valid element");
+                    self.state = State::StartTls;
+                    return Ok(());
+                }
+                (None, TlsPolicy::AllowPlaintext) => {}
+                (None, _) => {
+                    return Err(self.negotiation_failed(core, "the server does not offer STARTTLS"));
+                }
+            }
+        }
+        if !self.authenticated {
+            let Some(mechs) = &f.mechanisms else {
+                return Err(self.negotiation_failed(core, "the server offers no SASL mechanisms"));
+            };
+            let selection =
+                match self
+                    .config
+                    .sasl
+                    .select(mechs, f.channel_bindings.as_deref(), &self.tls)
+                {
+                    Ok(s) => s,
+                    Err(e) => {
+                        return Err(self
+                            .negotiation_failed(core, &format!("no usable SASL mechanism: {e}")));
+                    }
+                };
+            let mut creds = match &self.config.password {
+                Some(pw) => ClientCredentials::password(
+                    self.config
+                        .jid
+                        .node()
+                        .map(|n| n.to_string())
+                        .unwrap_or_default(),
+                    pw.clone(),
+                ),
+                None => ClientCredentials::none(),
+            };
+            if let Some(cache) = self.cache.take() {
+                creds = creds.with_cache(cache);
+            }
+            let mut client = match sasl::Client::new(
+                &selection,
+                creds,
+                &self.tls,
+                &self.config.sasl,
+                &mut *self.rng,
+            ) {
+                Ok(c) => c,
+                Err(e) => return Err(self.negotiation_failed(core, &format!("SASL: {e}"))),
+            };
+            let initial = match client.initial_response() {
+                Ok(i) => i,
+                Err(e) => return Err(self.negotiation_failed(core, &format!("SASL: {e}"))),
+            };
+            let auth = Element::new("auth", ns::SASL)
+                .with_attr("mechanism", selection.mechanism.name())
+                .with_text(&encode_sasl(&initial, true));
+            core.send(&auth).expect("valid element");
+            self.state = State::Auth(Box::new(client));
+            return Ok(());
+        }
+        if !f.bind {
+            return Err(self.negotiation_failed(core, "the server does not offer resource binding"));
+        }
+        let id = self.id();
+        let mut bind = Element::new("bind", ns::BIND);
+        if let Some(r) = &self.config.resource {
+            bind.push_child(Element::new("resource", ns::BIND).with_text(r));
+        }
+        let iq = Element::new("iq", ns::CLIENT)
+            .with_attr("type", "set")
+            .with_attr("id", &id)
+            .with_child(bind);
+        core.send(&iq).expect("valid element");
+        // RFC 6121 Appendix E: only a session that is not optional needs
+        // the old establishment step.
+        self.state = State::Bind {
+            id,
+            session: f.session == Some(false),
+        };
+        let _ = now;
+        Ok(())
+    }
+
+    fn on_auth_element(&mut self, core: &mut Core, el: &Element) -> Result<(), Error> {
+        let State::Auth(client) = &mut self.state else {
+            unreachable!()
+        };
+        if el.ns() != ns::SASL {
+            return Err(self.unexpected(core, el));
+        }
+        let data = match decode_sasl(&el.text()) {
+            Ok(d) => d,
+            Err(()) => {
+                return Err(core.fail(
+                    StreamError::new(Condition::BadFormat).with_text("invalid base64 in SASL data"),
+                ));
+            }
+        };
+        match el.name() {
+            "challenge" => match client.challenge(data.as_deref().unwrap_or(&[])) {
+                Ok(resp) => {
+                    let r =
+                        Element::new("response", ns::SASL).with_text(&encode_sasl(&resp, false));
+                    core.send(&r).expect("valid element");
+                    Ok(())
+                }
+                Err(e) => {
+                    // RFC 6120 §6.4.4: abort, then give up.
+                    core.send(&Element::new("abort", ns::SASL))
+                        .expect("valid element");
+                    Err(self.negotiation_failed(core, &format!("SASL: {e}")))
+                }
+            },
+            "success" => match client.success(data.as_deref()) {
+                Ok(()) => {
+                    self.cache = client.take_cache();
+                    self.authenticated = true;
+                    core.emit(Event::Authenticated {
+                        jid: self.config.jid.to_string(),
+                    });
+                    // RFC 6120 §6.4.6: restart without closing.
+                    core.restart();
+                    self.open(core);
+                    Ok(())
+                }
+                Err(e) => Err(self.negotiation_failed(
+                    core,
+                    &format!("the server could not prove it knows the password: {e}"),
+                )),
+            },
+            "failure" => {
+                let condition = el
+                    .children()
+                    .filter(|c| c.ns() == ns::SASL && c.name() != "text")
+                    .find_map(|c| sasl::Condition::from_name(c.name()))
+                    .unwrap_or(sasl::Condition::NotAuthorized);
+                let text = el
+                    .get_child("text", ns::SASL)
+                    .map(|t| t.text().into_owned());
+                self.state = State::Done;
+                core.send_close();
+                Err(core.finish(Some(Error::AuthenticationFailed { condition, text })))
+            }
+            _ => Err(self.unexpected(core, el)),
+        }
+    }
+
+    fn iq_result<'a>(el: &'a Element, id: &str) -> Option<Result<&'a Element, ()>> {
+        if !el.is("iq", ns::CLIENT) || el.attr("id") != Some(id) {
+            return None;
+        }
+        match el.attr("type") {
+            Some("result") => Some(Ok(el)),
+            Some("error") => Some(Err(())),
+            _ => None,
+        }
+    }
+
+    fn go_online(&mut self, core: &mut Core, jid: String, now: Instant) {
+        core.set_timer(Timer::Negotiation, None);
+        if let Some(k) = self.config.keepalive {
+            core.set_timer(Timer::Keepalive, Some(now + k));
+        }
+        self.state = State::Online;
+        core.emit(Event::Online { jid });
+    }
+}
+
+impl Role for Client {
+    fn on_stream_open(
+        &mut self,
+        core: &mut Core,
+        header: StreamHeader,
+        _now: Instant,
+    ) -> Result<(), Error> {
+        if !matches!(self.state, State::AwaitHeader) {
+            return Err(core.fail(
+                StreamError::new(Condition::BadFormat).with_text("unexpected stream header"),
+            ));
+        }
+        if header.content_ns != ns::CLIENT {
+            return Err(core.fail(StreamError::new(Condition::InvalidNamespace)));
+        }
+        // RFC 6120 §4.7.5: without a version there are no features to
+        // negotiate TLS or SASL with.
+        if header.version.is_none_or(|v| v.major < Version::V1_0.major) {
+            return Err(core.fail(StreamError::new(Condition::UnsupportedVersion)));
+        }
+        self.stream_id = header.id;
+        self.state = State::AwaitFeatures;
+        Ok(())
+    }
+
+    fn on_element(&mut self, core: &mut Core, el: Element, now: Instant) -> Result<(), Error> {
+        match &mut self.state {
+            State::AwaitFeatures => {
+                if el.is("features", ns::STREAM) {
+                    self.on_features(core, &el, now)
+                } else {
+                    Err(self.unexpected(core, &el))
+                }
+            }
+            State::StartTls => {
+                if el.is("proceed", ns::TLS) {
+                    core.await_tls(AfterStartTls::Refuse);
+                    self.state = State::TlsHandshake;
+                    core.emit(Event::StartTls);
+                    Ok(())
+                } else if el.is("failure", ns::TLS) {
+                    // RFC 6120 §5.4.2.2: the server closes the stream.
+                    Err(self.negotiation_failed(core, "the server refused STARTTLS"))
+                } else {
+                    Err(self.unexpected(core, &el))
+                }
+            }
+            State::Auth(_) => self.on_auth_element(core, &el),
+            State::Bind { id, session } => {
+                let (id, session) = (id.clone(), *session);
+                match Self::iq_result(&el, &id) {
+                    Some(Ok(iq)) => {
+                        let jid = iq
+                            .get_child("bind", ns::BIND)
+                            .and_then(|b| b.get_child("jid", ns::BIND))
+                            .map(|j| j.text().trim().to_owned());
+                        let Some(jid) = jid.filter(|j| j.parse::<FullJid>().is_ok()) else {
+                            return Err(self.negotiation_failed(
+                                core,
+                                "the bind result carries no valid full JID",
+                            ));
+                        };
+                        if session {
+                            let sid = self.id();
+                            let iq = Element::new("iq", ns::CLIENT)
+                                .with_attr("type", "set")
+                                .with_attr("id", &sid)
+                                .with_child(Element::new("session", ns::SESSION));
+                            core.send(&iq).expect("valid element");
+                            self.state = State::Session { id: sid, jid };
+                        } else {
+                            self.go_online(core, jid, now);
+                        }
+                        Ok(())
+                    }
+                    Some(Err(())) => {
+                        Err(self.negotiation_failed(core, "the server refused to bind a resource"))
+                    }
+                    None => Err(self.unexpected(core, &el)),
+                }
+            }
+            State::Session { id, jid } => {
+                let (id, jid) = (id.clone(), jid.clone());
+                match Self::iq_result(&el, &id) {
+                    Some(Ok(_)) => {
+                        self.go_online(core, jid, now);
+                        Ok(())
+                    }
+                    Some(Err(())) => {
+                        Err(self.negotiation_failed(core, "the server refused the session"))
+                    }
+                    None => Err(self.unexpected(core, &el)),
+                }
+            }
+            State::Online => {
+                core.emit(Event::Stanza(el));
+                Ok(())
+            }
+            State::AwaitHeader | State::TlsHandshake | State::Done => {
+                Err(self.unexpected(core, &el))
+            }
+        }
+    }
+
+    fn on_tls(&mut self, core: &mut Core, info: TlsInfo, _now: Instant) -> Result<(), Error> {
+        if !matches!(self.state, State::TlsHandshake) {
+            return Err(core.fail(
+                StreamError::new(Condition::UndefinedCondition)
+                    .with_text("TLS established out of turn"),
+            ));
+        }
+        self.tls = info;
+        self.tls.active = true;
+        // RFC 6120 §5.4.3.3: a new stream over TLS.
+        core.restart();
+        self.open(core);
+        Ok(())
+    }
+
+    fn on_timer(&mut self, core: &mut Core, timer: Timer, now: Instant) -> Result<(), Error> {
+        match timer {
+            Timer::Negotiation => {
+                self.state = State::Done;
+                Err(core.fail(
+                    StreamError::new(Condition::ConnectionTimeout)
+                        .with_text("negotiation took too long"),
+                ))
+            }
+            Timer::Keepalive => {
+                if matches!(self.state, State::Online) && !core.close_sent() {
+                    core.send_whitespace();
+                    if let Some(k) = self.config.keepalive {
+                        core.set_timer(Timer::Keepalive, Some(now + k));
+                    }
+                }
+                Ok(())
+            }
+            Timer::Deadline => {
+                self.state = State::Done;
+                Err(core.finish(Some(Error::ConnectionLost)))
+            }
+        }
+    }
+
+    fn on_send(&mut self, core: &mut Core, stanza: Element) -> Result<Element, SendError> {
+        if !matches!(self.state, State::Online) {
+            return Err(SendError::NotOnline);
+        }
+        if let Some(max) = self.max_send {
+            let n = core.measure(&stanza)?;
+            if n > max {
+                return Err(SendError::TooLarge {
+                    size: n,
+                    limit: max,
+                });
+            }
+        }
+        Ok(stanza)
+    }
+}

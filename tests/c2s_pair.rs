@@ -1,0 +1,208 @@
+//! Client and server c2s machines negotiating with each other in memory:
+//! the whole negotiation, failure paths, timeouts, chunking.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use xmpp_proto::c2s::{TlsPolicy, TlsRequirement};
+use xmpp_proto::ns;
+use xmpp_proto::sasl::{self, Mechanism};
+use xmpp_proto::stream::{Condition, Error, Event};
+use xmpp_proto::xml::Element;
+
+fn stanzas(events: &[Event]) -> Vec<&Element> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Stanza(s) => Some(s),
+            _ => None,
+        })
+        .collect()
+}
+
+fn message(to: &str, body: &str) -> Element {
+    Element::new("message", ns::CLIENT)
+        .with_attr("to", to)
+        .with_attr("type", "chat")
+        .with_child(Element::new("body", ns::CLIENT).with_text(body))
+}
+
+#[test]
+fn full_negotiation_then_stanzas_both_ways() {
+    let mut p = Pair::standard();
+    p.run();
+    assert_eq!(p.client_error, None);
+    assert_eq!(p.server_error, None);
+    let full = format!("{USER}@{DOMAIN}/balcony");
+    assert_eq!(p.client_online().as_deref(), Some(full.as_str()));
+    assert_eq!(p.server_online().as_deref(), Some(full.as_str()));
+    assert!(p.client_events.contains(&Event::StartTls));
+    assert!(p.server_events.contains(&Event::StartTls));
+    // The strongest mechanism both sides have, with channel binding.
+    let wire = String::from_utf8_lossy(&p.to_server).into_owned();
+    assert!(wire.contains("mechanism='SCRAM-SHA-512-PLUS'"), "{wire}");
+
+    // A client cannot spoof `from`: the server stamps it.
+    p.client
+        .send(message("romeo@example.net", "hi").with_attr("from", "mallory@evil.example/x"))
+        .unwrap();
+    p.run();
+    let got = stanzas(&p.server_events);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].attr("from"), Some(full.as_str()));
+    assert_eq!(got[0].get_child("body", ns::CLIENT).unwrap().text(), "hi");
+    // Subscription presence carries the bare JID (RFC 6121 §3.1.2).
+    p.client
+        .send(
+            Element::new("presence", ns::CLIENT)
+                .with_attr("to", "romeo@example.net")
+                .with_attr("type", "subscribe"),
+        )
+        .unwrap();
+    p.run();
+    assert_eq!(
+        stanzas(&p.server_events)[1].attr("from"),
+        Some(format!("{USER}@{DOMAIN}").as_str())
+    );
+
+    p.server
+        .send(message(&full, "ho").with_attr("from", "romeo@example.net/orchard"))
+        .unwrap();
+    p.run();
+    let got = stanzas(&p.client_events);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].get_child("body", ns::CLIENT).unwrap().text(), "ho");
+
+    // Closing handshake (RFC 6120 §4.4).
+    p.client.close(p.now);
+    p.run();
+    assert!(p.client.is_closed());
+    assert!(p.server.is_closed());
+    assert_eq!(p.client_events.last(), Some(&Event::Closed(None)));
+    assert_eq!(p.server_events.last(), Some(&Event::Closed(None)));
+}
+
+#[test]
+fn byte_by_byte_delivery_gives_the_same_outcome() {
+    let mut whole = Pair::standard();
+    whole.run();
+    let mut bytewise = Pair::standard();
+    bytewise.chunk = 1;
+    bytewise.run();
+    assert_eq!(bytewise.client_error, None);
+    assert_eq!(bytewise.client_online(), whole.client_online());
+    assert_eq!(bytewise.to_server, whole.to_server);
+    assert_eq!(bytewise.to_client, whole.to_client);
+    assert_eq!(bytewise.client_events, whole.client_events);
+    assert_eq!(bytewise.server_events, whole.server_events);
+}
+
+#[test]
+fn every_scram_mechanism_negotiates() {
+    for m in [
+        Mechanism::ScramSha1,
+        Mechanism::ScramSha256,
+        Mechanism::ScramSha512,
+        Mechanism::ScramSha1Plus,
+        Mechanism::ScramSha256Plus,
+        Mechanism::ScramSha512Plus,
+        Mechanism::Plain,
+    ] {
+        let mut c = client_config();
+        c.sasl.preference = vec![m];
+        let mut p = Pair::new(c, server_config());
+        p.run();
+        assert_eq!(p.client_error, None, "{m:?}");
+        assert!(p.client_online().is_some(), "{m:?}");
+        let wire = String::from_utf8_lossy(&p.to_server).into_owned();
+        assert!(wire.contains(&format!("mechanism='{}'", m.name())), "{m:?}");
+    }
+}
+
+#[test]
+fn wrong_password_is_an_authentication_failure() {
+    let mut c = client_config();
+    c.password = Some("wrong".into());
+    let mut p = Pair::new(c, server_config());
+    p.run();
+    assert_eq!(
+        p.client_error,
+        Some(Error::AuthenticationFailed {
+            condition: sasl::Condition::NotAuthorized,
+            text: None
+        })
+    );
+    assert!(p.client_online().is_none());
+    assert!(p.server_online().is_none());
+}
+
+#[test]
+fn unknown_user_fails_like_a_wrong_password() {
+    let mut c = client_config();
+    c.jid = format!("nobody@{DOMAIN}").parse().unwrap();
+    let mut p = Pair::new(c, server_config());
+    p.run();
+    assert!(matches!(
+        p.client_error,
+        Some(Error::AuthenticationFailed {
+            condition: sasl::Condition::NotAuthorized,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn client_insists_on_tls_when_it_is_not_offered() {
+    let mut s = server_config();
+    s.tls = TlsRequirement::Unavailable;
+    s.sasl.allow_plain_without_tls = true;
+    let mut p = Pair::new(client_config(), s);
+    p.run();
+    assert!(
+        matches!(p.client_error, Some(Error::Negotiation(ref why)) if why.contains("STARTTLS")),
+        "{:?}",
+        p.client_error
+    );
+    // Nothing secret went out.
+    let wire = String::from_utf8_lossy(&p.to_server).into_owned();
+    assert!(!wire.contains("<auth"), "{wire}");
+}
+
+#[test]
+fn plaintext_only_when_the_host_allows_it() {
+    let mut s = server_config();
+    s.tls = TlsRequirement::Unavailable;
+    let mut c = client_config();
+    c.tls = TlsPolicy::AllowPlaintext;
+    let mut p = Pair::new(c, s);
+    p.run();
+    assert_eq!(p.client_error, None);
+    assert!(p.client_online().is_some());
+    assert!(!p.client_events.contains(&Event::StartTls));
+    let wire = String::from_utf8_lossy(&p.to_server).into_owned();
+    assert!(wire.contains("mechanism='SCRAM-SHA-512'"), "{wire}");
+}
+
+#[test]
+fn negotiation_timeout_ends_the_stream() {
+    let mut p = Pair::standard();
+    // Server never answers: only the client runs.
+    let mut out = Vec::new();
+    p.client.poll_transmit(&mut out);
+    assert_eq!(
+        p.client.poll_timeout(),
+        Some(p.now + Duration::from_secs(60))
+    );
+    p.now += Duration::from_secs(61);
+    let err = p.client.handle_timeout(p.now).unwrap_err();
+    assert!(matches!(err, Error::Local(ref e) if e.condition == Condition::ConnectionTimeout));
+    let mut out = Vec::new();
+    p.client.poll_transmit(&mut out);
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("<connection-timeout"), "{out}");
+    assert!(out.ends_with("</stream:stream>"));
+    // Sticky.
+    assert_eq!(p.client.handle_input(b"<x/>", p.now), Err(err));
+}
