@@ -423,11 +423,9 @@ impl<R: Role> Connection<R> {
                     return Ok(());
                 }
             };
-            if let Err(e) = r {
-                return Err(e);
-            }
-            if self.core.error.is_some() {
-                return Err(self.core.error.clone().unwrap());
+            r?;
+            if let Some(e) = &self.core.error {
+                return Err(e.clone());
             }
         }
         Ok(())
