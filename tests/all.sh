@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of the crate, installing first what the tests need:
-# a Python virtual environment with the independent implementations the
-# interop tests talk to (scramp for SCRAM). Safe to run again: what is
-# already there is kept.
+# Prosody (Debian's package, for the interop tests; its system service is
+# kept from starting, the tests run their own instances) and a Python
+# virtual environment with the independent implementations the interop
+# tests talk to (scramp for SCRAM). Safe to run again: what is already
+# there is kept.
 #
 #   bash tests/all.sh
 #
@@ -10,6 +12,19 @@
 # missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if ! command -v prosody >/dev/null || ! command -v prosodyctl >/dev/null; then
+    echo "== installing prosody"
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    # Keep the package's own service from starting.
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' | $sudo_cmd tee /usr/sbin/policy-rc.d >/dev/null
+        $sudo_cmd chmod +x /usr/sbin/policy-rc.d
+    fi
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq prosody lua-unbound lua-sec >/dev/null
+fi
 
 venv=target/interop-venv
 py_packages=(scramp==1.5.0)

@@ -353,6 +353,7 @@ impl Client {
                     self.authenticated = true;
                     core.emit(Event::Authenticated {
                         jid: self.config.jid.to_string(),
+                        mechanism: client.mechanism(),
                     });
                     // RFC 6120 §6.4.6: restart without closing.
                     core.restart();

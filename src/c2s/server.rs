@@ -358,7 +358,10 @@ impl Server {
                 };
                 core.send(&s).expect("valid element");
                 self.user = Some(user.clone());
-                core.emit(Event::Authenticated { jid: user });
+                core.emit(Event::Authenticated {
+                    jid: user,
+                    mechanism: auth.mechanism,
+                });
                 core.restart();
                 core.set_limits(self.config.limits.clone());
                 self.state = State::AwaitHeader;

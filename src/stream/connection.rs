@@ -78,6 +78,8 @@ pub enum Event {
     Authenticated {
         /// The authenticated bare JID.
         jid: String,
+        /// The SASL mechanism that was used.
+        mechanism: crate::sasl::Mechanism,
     },
     /// A resource is bound (RFC 6120 §7): the session's full JID. Stanzas
     /// may now flow.

@@ -1,0 +1,182 @@
+//! Our client against a real Prosody (Debian's `prosody`), through the
+//! blocking `client` example: STARTTLS with rustls, SCRAM-SHA-1,
+//! SCRAM-SHA-256, PLAIN, direct TLS with SNI and ALPN, a message from one
+//! account to another, the -PLUS fallback on TLS 1.2, a wrong password.
+
+#[path = "common/prosody.rs"]
+mod prosody;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use prosody::{DOMAIN, Options, Prosody};
+
+fn client_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join("client");
+    assert!(bin.exists(), "{} not built", bin.display());
+    bin
+}
+
+fn client(server: &Prosody, port: u16, user: &str, password: &str, extra: &[&str]) -> Command {
+    let mut c = Command::new(client_binary());
+    c.args(["--jid", &format!("{user}@{DOMAIN}"), "--password", password]);
+    c.args(["--server", &format!("127.0.0.1:{port}"), "--insecure-tls"]);
+    c.args(extra);
+    let _ = server;
+    c
+}
+
+fn run(mut cmd: Command) -> Output {
+    cmd.stdin(Stdio::null())
+        .output()
+        .expect("run the client example")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn starttls_each_mechanism_and_tls12_plus_fallback() {
+    let Some(p) = Prosody::start(Options::default()) else {
+        return;
+    };
+    p.register("juliet", "balcony-pw");
+    for mech in ["SCRAM-SHA-1", "SCRAM-SHA-256", "PLAIN"] {
+        let o = run(client(
+            &p,
+            p.c2s,
+            "juliet",
+            "balcony-pw",
+            &["--mechanism", mech, "--verbose"],
+        ));
+        let out = stdout(&o);
+        assert!(o.status.success(), "{mech}: {out}\n{}", p.log());
+        assert!(
+            out.contains(&format!("authenticated as juliet@{DOMAIN} with {mech}\n")),
+            "{mech}: {out}"
+        );
+        assert!(
+            out.contains(&format!("online as juliet@{DOMAIN}/")),
+            "{mech}: {out}"
+        );
+    }
+    // Default preference over TLS 1.3: the strongest SCRAM Prosody has.
+    let o = run(client(&p, p.c2s, "juliet", "balcony-pw", &["--verbose"]));
+    assert!(
+        stdout(&o).contains("with SCRAM-SHA-256\n"),
+        "{}",
+        stdout(&o)
+    );
+    // Over TLS 1.2 Prosody 0.12 offers SCRAM-*-PLUS with tls-unique, which
+    // rustls cannot supply: the client must fall back to plain SCRAM.
+    let o = run(client(
+        &p,
+        p.c2s,
+        "juliet",
+        "balcony-pw",
+        &["--tls12", "--verbose"],
+    ));
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("with SCRAM-SHA-256\n"), "{out}");
+    let log = p.log();
+    assert!(
+        log.contains("SCRAM-SHA-256-PLUS"),
+        "Prosody did not offer -PLUS over TLS 1.2:\n{log}"
+    );
+}
+
+#[test]
+fn direct_tls_with_sni_and_alpn() {
+    let Some(p) = Prosody::start(Options::default()) else {
+        return;
+    };
+    p.register("juliet", "balcony-pw");
+    let o = run(client(
+        &p,
+        p.direct_tls,
+        "juliet",
+        "balcony-pw",
+        &["--direct-tls", "--verbose"],
+    ));
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}\n{}", p.log());
+    assert!(
+        out.contains(&format!("online as juliet@{DOMAIN}/")),
+        "{out}"
+    );
+}
+
+#[test]
+fn wrong_password_names_the_sasl_condition() {
+    let Some(p) = Prosody::start(Options::default()) else {
+        return;
+    };
+    p.register("juliet", "balcony-pw");
+    let o = run(client(&p, p.c2s, "juliet", "wrong", &[]));
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("error: authentication failed: not-authorized"),
+        "{out}"
+    );
+}
+
+#[test]
+fn message_from_one_account_to_another() {
+    let Some(p) = Prosody::start(Options::default()) else {
+        return;
+    };
+    p.register("juliet", "balcony-pw");
+    p.register("romeo", "orchard-pw");
+    let mut romeo = client(&p, p.c2s, "romeo", "orchard-pw", &["--receive", "1"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A watchdog, so that a lost message fails the test instead of hanging it.
+    let pid = romeo.id();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(30));
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+    });
+    let mut lines = BufReader::new(romeo.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(
+        first.starts_with(&format!("online as romeo@{DOMAIN}/")),
+        "{first}"
+    );
+    // Romeo is online and has sent presence; give Prosody a moment to
+    // process it before Juliet's message arrives.
+    std::thread::sleep(Duration::from_millis(300));
+    let o = run(client(
+        &p,
+        p.c2s,
+        "juliet",
+        "balcony-pw",
+        &[
+            "--to",
+            &format!("romeo@{DOMAIN}"),
+            "--message",
+            "Wherefore art thou, Romeo? ☺ <&>",
+        ],
+    ));
+    assert!(o.status.success(), "{}", stdout(&o));
+    let line = lines.next().unwrap().unwrap();
+    assert!(
+        line.starts_with(&format!("message from juliet@{DOMAIN}/"))
+            && line.ends_with(": Wherefore art thou, Romeo? ☺ <&>"),
+        "{line}"
+    );
+    let status = romeo.wait().unwrap();
+    assert!(status.success());
+}
