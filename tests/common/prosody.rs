@@ -48,17 +48,10 @@ pub fn require(program: &str) -> bool {
     found
 }
 
+#[derive(Default)]
 pub struct Options {
     /// Extra lines for the global section of the config.
     pub global: String,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            global: String::new(),
-        }
-    }
 }
 
 impl Prosody {
