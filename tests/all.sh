@@ -27,9 +27,9 @@ if ! command -v prosody >/dev/null || ! command -v prosodyctl >/dev/null; then
 fi
 
 venv=target/interop-venv
-py_packages=(scramp==1.5.0)
+py_packages=(scramp==1.5.0 slixmpp==1.17.0)
 
-if ! "$venv/bin/python" -c 'import scramp' 2>/dev/null; then
+if ! "$venv/bin/python" -c 'import scramp, slixmpp' 2>/dev/null; then
     echo "== setting up $venv (${py_packages[*]})"
     mkdir -p target
     python3 -m venv "$venv"

@@ -1,0 +1,380 @@
+//! A small XMPP server for a LAN or a test: `std::net`, a thread per
+//! client, rustls for STARTTLS, the crate's `ServerStream` for everything
+//! XMPP, and a router that delivers messages, presence and iqs between the
+//! connected sessions. Users and passwords are given on the command line;
+//! the server keeps only their SCRAM records.
+//!
+//! ```text
+//! cargo run --example server -- --listen 127.0.0.1:5222 --domain example.test \
+//!     --user juliet:secret [--user romeo:secret ...] [--cert cert.pem --key key.pem]
+//! ```
+//!
+//! Without `--cert`/`--key` it makes a self-signed certificate for the
+//! domain. It prints `listening on ADDR` once it accepts connections.
+
+use std::collections::HashMap;
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+use xmpp_proto::c2s::{BindDecision, ServerConfig, ServerStream};
+use xmpp_proto::ns;
+use xmpp_proto::random::{OsRandom, Random};
+use xmpp_proto::sasl::{
+    ChannelBinding, ChannelBindingType, Credentials, ScramCredentials, ScramHash, TlsInfo,
+};
+use xmpp_proto::stream::{Event, Request};
+use xmpp_proto::xml::Element;
+
+struct Shared {
+    domain: String,
+    users: HashMap<String, Vec<ScramCredentials>>,
+    tls: Arc<rustls::ServerConfig>,
+    /// Full JID -> the session's inbox.
+    sessions: Mutex<HashMap<String, Sender<Element>>>,
+}
+
+/// Listen address, domain, users with passwords, certificate and key files.
+type Args = (
+    String,
+    String,
+    Vec<(String, String)>,
+    Option<(String, String)>,
+);
+
+fn args() -> Result<Args, String> {
+    let (mut listen, mut domain, mut users, mut cert, mut key) =
+        (None, None, Vec::new(), None, None);
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--listen" => listen = Some(value()?),
+            "--domain" => domain = Some(value()?),
+            "--user" => {
+                let v = value()?;
+                let (u, p) = v.split_once(':').ok_or("--user takes NAME:PASSWORD")?;
+                users.push((u.to_owned(), p.to_owned()));
+            }
+            "--cert" => cert = Some(value()?),
+            "--key" => key = Some(value()?),
+            _ => return Err(format!("unknown argument {flag}")),
+        }
+    }
+    let usage = "usage: server --listen ADDR --domain DOMAIN --user NAME:PASSWORD... [--cert PEM --key PEM]";
+    Ok((
+        listen.ok_or(usage)?,
+        domain.ok_or(usage)?,
+        users,
+        cert.zip(key),
+    ))
+}
+
+fn tls_config(
+    domain: &str,
+    files: Option<(String, String)>,
+) -> Result<Arc<rustls::ServerConfig>, String> {
+    let (certs, key) = match files {
+        Some((c, k)) => {
+            let certs = CertificateDer::pem_file_iter(&c)
+                .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| format!("{c}: {e}"))?;
+            (
+                certs,
+                PrivateKeyDer::from_pem_file(&k).map_err(|e| format!("{k}: {e}"))?,
+            )
+        }
+        None => {
+            let c = rcgen::generate_simple_self_signed(vec![domain.to_owned()])
+                .map_err(|e| e.to_string())?;
+            let key = PrivateKeyDer::try_from(c.signing_key.serialize_der())
+                .map_err(|e| e.to_string())?;
+            (vec![c.cert.der().clone()], key)
+        }
+    };
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .map_err(|e| e.to_string())?;
+    Ok(Arc::new(config))
+}
+
+type Tls = rustls::StreamOwned<rustls::ServerConnection, TcpStream>;
+
+enum Transport {
+    Plain(TcpStream),
+    Tls(Box<Tls>),
+    Gone,
+}
+
+impl Transport {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Transport::Plain(t) => t.read(buf),
+            Transport::Tls(t) => t.read(buf),
+            Transport::Gone => Ok(0),
+        }
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Transport::Plain(t) => t.write_all(buf),
+            Transport::Tls(t) => t.write_all(buf).and_then(|_| t.flush()),
+            Transport::Gone => Ok(()),
+        }
+    }
+}
+
+/// The server side of STARTTLS; tls-exporter on TLS 1.3 (RFC 9266).
+fn handshake(tcp: TcpStream, config: Arc<rustls::ServerConfig>) -> io::Result<(Tls, TlsInfo)> {
+    let conn = rustls::ServerConnection::new(config).map_err(io::Error::other)?;
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    tls.sock.set_read_timeout(Some(Duration::from_secs(10)))?;
+    while tls.conn.is_handshaking() {
+        tls.conn.complete_io(&mut tls.sock)?;
+    }
+    tls.sock.set_read_timeout(Some(POLL))?;
+    let mut info = TlsInfo::tls();
+    if tls.conn.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3) {
+        let ekm = tls
+            .conn
+            .export_keying_material(vec![0u8; 32], b"EXPORTER-Channel-Binding", Some(b""))
+            .map_err(io::Error::other)?;
+        info = info.with_binding(ChannelBinding::new(ChannelBindingType::TlsExporter, ekm));
+    }
+    Ok((tls, info))
+}
+
+/// How often a session looks at its inbox while waiting for its socket.
+const POLL: Duration = Duration::from_millis(20);
+
+/// Delivers a stanza from a session; returns an answer for the sender when
+/// the server itself answers.
+fn route(shared: &Shared, stanza: Element) -> Option<Element> {
+    let to = stanza.attr("to").unwrap_or(&shared.domain).to_owned();
+    let sessions = shared.sessions.lock().expect("router lock");
+    let targets: Vec<&Sender<Element>> = if to.contains('/') {
+        sessions.get(&to).into_iter().collect()
+    } else {
+        sessions
+            .iter()
+            .filter(|(k, _)| k.split('/').next() == Some(to.as_str()))
+            .map(|(_, v)| v)
+            .collect()
+    };
+    let is_iq_request = stanza.name() == "iq" && matches!(stanza.attr("type"), Some("get" | "set"));
+    if targets.is_empty() || (is_iq_request && !to.contains('/')) {
+        if !is_iq_request {
+            // RFC 6121 §8.5: nobody to deliver to; messages and presence
+            // to unavailable entities are dropped here (no offline store).
+            return None;
+        }
+        // Iqs to the server or an account: ping answers, others are not
+        // served (RFC 6120 §8.2.3, §10.5.3.1 / XEP-0199).
+        let id = stanza.attr("id").unwrap_or_default();
+        let mut reply = Element::new("iq", ns::CLIENT)
+            .with_attr("id", id)
+            .with_attr("from", &to);
+        if stanza.has_child("ping", "urn:xmpp:ping") {
+            reply.set_attr("type", "result");
+        } else {
+            reply.set_attr("type", "error");
+            reply.push_child(
+                Element::new("error", ns::CLIENT)
+                    .with_attr("type", "cancel")
+                    .with_child(Element::new("service-unavailable", ns::STANZAS)),
+            );
+        }
+        return Some(reply);
+    }
+    for t in targets {
+        let _ = t.send(stanza.clone());
+    }
+    None
+}
+
+fn serve(tcp: TcpStream, shared: Arc<Shared>) -> Result<(), String> {
+    let peer = tcp.peer_addr().map_err(|e| e.to_string())?;
+    tcp.set_read_timeout(Some(POLL))
+        .map_err(|e| e.to_string())?;
+    let mut transport = Transport::Plain(tcp);
+    let mut config = ServerConfig::new(&shared.domain);
+    config.sasl.iterations = 4096;
+    let mut stream = ServerStream::new(config, None, Box::new(OsRandom), Instant::now());
+    let (tx, rx): (Sender<Element>, Receiver<Element>) = mpsc::channel();
+    let mut full_jid: Option<String> = None;
+    let mut buf = vec![0u8; 16 * 1024];
+    let result = loop {
+        let mut out = Vec::new();
+        stream.poll_transmit(&mut out);
+        if !out.is_empty() && transport.write_all(&out).is_err() {
+            break Err("write failed".to_owned());
+        }
+        out.clear();
+        let mut closed = None;
+        while let Some(event) = stream.poll_event() {
+            let now = Instant::now();
+            let r = match event {
+                Event::StartTls => {
+                    let Transport::Plain(tcp) = std::mem::replace(&mut transport, Transport::Gone)
+                    else {
+                        break;
+                    };
+                    match handshake(tcp, shared.tls.clone()) {
+                        Ok((tls, info)) => {
+                            transport = Transport::Tls(Box::new(tls));
+                            stream.tls_established(info, now)
+                        }
+                        Err(e) => {
+                            closed = Some(Err(format!("TLS: {e}")));
+                            break;
+                        }
+                    }
+                }
+                Event::Request(Request::Credentials(req)) => {
+                    // PLAIN is verified against any stored record.
+                    let hash = req.scram_hash().unwrap_or(ScramHash::Sha256);
+                    let record = req
+                        .authcid()
+                        .and_then(|u| shared.users.get(u))
+                        .and_then(|rs| rs.iter().find(|r| r.hash() == hash).cloned());
+                    stream.provide_credentials(record.map(Credentials::Scram), now)
+                }
+                Event::Request(Request::Bind { jid, requested }) => {
+                    let resource = requested.unwrap_or_else(|| {
+                        let mut r = [0u8; 6];
+                        OsRandom.fill(&mut r);
+                        r.iter().map(|b| format!("{b:02x}")).collect()
+                    });
+                    let full = format!("{jid}/{resource}");
+                    let mut sessions = shared.sessions.lock().expect("router lock");
+                    let decision = if sessions.contains_key(&full) {
+                        BindDecision::Conflict
+                    } else {
+                        sessions.insert(full.clone(), tx.clone());
+                        full_jid = Some(full);
+                        BindDecision::Accept(resource)
+                    };
+                    drop(sessions);
+                    stream.bind(decision, now)
+                }
+                Event::Online { jid } => {
+                    println!("{peer}: online as {jid}");
+                    Ok(())
+                }
+                Event::Stanza(el) => match route(&shared, el) {
+                    Some(reply) => stream
+                        .send(reply)
+                        .map_err(|e| xmpp_proto::stream::Error::Negotiation(e.to_string())),
+                    None => Ok(()),
+                },
+                Event::Closed(reason) => {
+                    closed = Some(reason.map_or(Ok(()), |r| Err(r.to_string())));
+                    Ok(())
+                }
+                _ => Ok(()),
+            };
+            if let Err(e) = r {
+                closed.get_or_insert(Err(e.to_string()));
+            }
+        }
+        stream.poll_transmit(&mut out);
+        let _ = transport.write_all(&out);
+        if let Some(r) = closed {
+            break r;
+        }
+        // Stanzas routed to this session.
+        while let Ok(el) = rx.try_recv() {
+            let _ = stream.send(el);
+        }
+        let now = Instant::now();
+        let r = match transport.read(&mut buf) {
+            Ok(0) => stream.handle_eof(now),
+            Ok(n) => stream.handle_input(&buf[..n], now),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) =>
+            {
+                stream.handle_timeout(now)
+            }
+            Err(e) => break Err(format!("read: {e}")),
+        };
+        // An error has queued its stream error and a Closed event: the
+        // next turn writes the one and ends on the other.
+        let _ = r;
+    };
+    if let Some(j) = full_jid {
+        shared.sessions.lock().expect("router lock").remove(&j);
+    }
+    result
+}
+
+fn main() -> std::process::ExitCode {
+    let (listen, domain, users, files) = match args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let tls = match tls_config(&domain, files) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("TLS configuration: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    // What a server stores at registration: SCRAM records, not passwords.
+    let mut rng = OsRandom;
+    let records = users
+        .into_iter()
+        .map(|(user, password)| {
+            let mut salt = [0u8; 16];
+            rng.fill(&mut salt);
+            let recs = [ScramHash::Sha1, ScramHash::Sha256, ScramHash::Sha512]
+                .into_iter()
+                .map(|h| {
+                    ScramCredentials::derive(h, &password, &salt, 4096).expect("valid parameters")
+                })
+                .collect();
+            (user, recs)
+        })
+        .collect();
+    let shared = Arc::new(Shared {
+        domain,
+        users: records,
+        tls,
+        sessions: Mutex::new(HashMap::new()),
+    });
+    let listener = match TcpListener::bind(&listen) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("listen {listen}: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "listening on {}",
+        listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or(listen)
+    );
+    for conn in listener.incoming().flatten() {
+        let shared = shared.clone();
+        std::thread::spawn(move || {
+            if let Err(e) = serve(conn, shared) {
+                eprintln!("session ended: {e}");
+            }
+        });
+    }
+    std::process::ExitCode::SUCCESS
+}
