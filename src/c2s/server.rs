@@ -146,6 +146,9 @@ impl Connection<Server> {
         let mut core = Core::new(config.limits_before_auth.clone());
         core.set_timer(Timer::Negotiation, Some(now + config.negotiation_timeout));
         let domain = config.domains.first().cloned().unwrap_or_default();
+        let mut fallback = StreamHeader::new(ns::CLIENT);
+        fallback.from = Some(domain.clone());
+        core.set_fallback_header(fallback);
         let server = Server {
             tls: tls.unwrap_or_else(TlsInfo::plaintext),
             config,
@@ -263,6 +266,12 @@ impl Connection<Server> {
 }
 
 impl Server {
+    fn fallback_header(&self) -> StreamHeader {
+        let mut h = StreamHeader::new(ns::CLIENT);
+        h.from = Some(self.domain.clone());
+        h
+    }
+
     fn send_features(&mut self, core: &mut Core) {
         let mut f = Features::default();
         let tls_offered = !self.tls.active && self.config.tls != TlsRequirement::Unavailable;
@@ -363,6 +372,7 @@ impl Server {
                     mechanism: auth.mechanism,
                 });
                 core.restart();
+                core.set_fallback_header(self.fallback_header());
                 core.set_limits(self.config.limits.clone());
                 self.state = State::AwaitHeader;
                 Ok(())
@@ -576,6 +586,7 @@ impl Role for Server {
         self.tls = info;
         self.tls.active = true;
         core.restart();
+        core.set_fallback_header(self.fallback_header());
         self.state = State::AwaitHeader;
         Ok(())
     }

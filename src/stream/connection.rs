@@ -201,6 +201,10 @@ pub struct Core {
     /// until TLS is up.
     awaiting_tls: Option<AfterStartTls>,
     sent_close: bool,
+    /// Our header, once sent; before that, the one to open with if we
+    /// must fail before the role has answered the peer.
+    sent_header: bool,
+    fallback_header: Option<StreamHeader>,
     received_close: bool,
     finished: bool,
     timers: [Option<Instant>; TIMERS],
@@ -218,6 +222,8 @@ impl Core {
             paused: false,
             awaiting_tls: None,
             sent_close: false,
+            sent_header: false,
+            fallback_header: None,
             received_close: false,
             finished: false,
             timers: [None; TIMERS],
@@ -229,6 +235,14 @@ impl Core {
     pub(crate) fn send_header(&mut self, header: &StreamHeader) {
         header.write(&mut self.out);
         self.writer = Writer::new(header.scope());
+        self.sent_header = true;
+    }
+
+    /// The header to open our stream with if the connection fails before
+    /// the role sent one (RFC 6120 §4.9.1.2: a stream error needs a
+    /// stream to be sent in).
+    pub(crate) fn set_fallback_header(&mut self, header: StreamHeader) {
+        self.fallback_header = Some(header);
     }
 
     /// Writes a top-level element.
@@ -264,6 +278,9 @@ impl Core {
     /// Expects a new stream header (stream restart, RFC 6120 §4.3.3).
     pub(crate) fn restart(&mut self) {
         self.framer.reset();
+        // Both sides open new streams (RFC 6120 §4.3.3); until ours is
+        // out, a failure opens it with the fallback header.
+        self.sent_header = false;
     }
 
     /// Replaces the reading limits.
@@ -303,8 +320,12 @@ impl Core {
             return e.clone();
         }
         if !self.sent_close {
-            // A stream error can only be sent inside our stream; if we
-            // have not opened one yet the role opened it just before.
+            // A stream error can only be sent inside our stream.
+            if !self.sent_header
+                && let Some(h) = self.fallback_header.take()
+            {
+                self.send_header(&h);
+            }
             let _ = self.writer.write(&err.to_element(), &mut self.out);
         }
         self.send_close();
@@ -499,6 +520,15 @@ impl<R: Role> Connection<R> {
         self.core.send_close();
         self.core
             .set_timer(Timer::Deadline, Some(now + CLOSE_GRACE));
+    }
+
+    /// Ends the stream with a stream error the host decided on (RFC 6120
+    /// §4.9): `system-shutdown`, `see-other-host` (a server redirecting a
+    /// client, §4.9.3.19), `conflict` (a new session replaces this one),
+    /// `reset`, `resource-constraint`, `policy-violation`, ... The error and
+    /// the closing tag are queued for the wire.
+    pub fn fail(&mut self, error: StreamError) -> Error {
+        self.core.fail(error)
     }
 
     /// Reports that the TLS handshake the connection asked for (or that
