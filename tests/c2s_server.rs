@@ -25,7 +25,12 @@ struct Scripted {
 impl Scripted {
     fn new(config: ServerConfig) -> Scripted {
         let now = Instant::now();
-        Scripted { s: ServerStream::new(config, None, Box::new(SeededRandom::new(5)), now), now, out: String::new(), events: Vec::new() }
+        Scripted {
+            s: ServerStream::new(config, None, Box::new(SeededRandom::new(5)), now),
+            now,
+            out: String::new(),
+            events: Vec::new(),
+        }
     }
     fn feed(&mut self, data: &str) -> Result<(), Error> {
         let r = self.s.handle_input(data.as_bytes(), self.now);
@@ -55,27 +60,58 @@ fn local(e: Result<(), Error>) -> Condition {
 #[test]
 fn header_errors_are_sent_inside_a_response_stream() {
     let cases = [
-        (TAG.replace("example.com", "elsewhere.example"), Condition::HostUnknown),
+        (
+            TAG.replace("example.com", "elsewhere.example"),
+            Condition::HostUnknown,
+        ),
         (TAG.replace(" to='example.com'", ""), Condition::HostUnknown),
-        (TAG.replace("jabber:client", "jabber:server"), Condition::InvalidNamespace),
-        (TAG.replace(" version='1.0'", ""), Condition::UnsupportedVersion),
-        (TAG.replace("streams'", "streamz'"), Condition::InvalidNamespace),
-        (TAG.replace("<stream:stream", "<s:stream").replace("xmlns:stream", "xmlns:s"), Condition::BadNamespacePrefix),
-        (TAG.replace("version='1.0'", "version='x'"), Condition::UnsupportedVersion),
+        (
+            TAG.replace("jabber:client", "jabber:server"),
+            Condition::InvalidNamespace,
+        ),
+        (
+            TAG.replace(" version='1.0'", ""),
+            Condition::UnsupportedVersion,
+        ),
+        (
+            TAG.replace("streams'", "streamz'"),
+            Condition::InvalidNamespace,
+        ),
+        (
+            TAG.replace("<stream:stream", "<s:stream")
+                .replace("xmlns:stream", "xmlns:s"),
+            Condition::BadNamespacePrefix,
+        ),
+        (
+            TAG.replace("version='1.0'", "version='x'"),
+            Condition::UnsupportedVersion,
+        ),
         ("<!DOCTYPE x>".to_owned(), Condition::RestrictedXml),
-        ("<?xml version='1.0' encoding='ISO-8859-1'?>".to_owned(), Condition::UnsupportedEncoding),
+        (
+            "<?xml version='1.0' encoding='ISO-8859-1'?>".to_owned(),
+            Condition::UnsupportedEncoding,
+        ),
     ];
     for (input, condition) in cases {
         let mut t = Scripted::new(server_config());
         assert_eq!(local(t.feed(&input)), condition, "{input}");
         let out = t.take_out();
-        assert!(out.contains(&format!("<{} xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>", condition.as_str())), "{out}");
+        assert!(
+            out.contains(&format!(
+                "<{} xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>",
+                condition.as_str()
+            )),
+            "{out}"
+        );
         assert!(out.ends_with("</stream:stream>"), "{out}");
         // What went out is itself a well-formed stream with an error.
         let mut f = xmpp_proto::xml::Framer::new(Default::default());
         let mut input = out.as_bytes();
         let mut saw_error = false;
-        while let Some(ev) = f.next_event(&mut input).unwrap_or_else(|e| panic!("{e}: {out}")) {
+        while let Some(ev) = f
+            .next_event(&mut input)
+            .unwrap_or_else(|e| panic!("{e}: {out}"))
+        {
             if let xmpp_proto::xml::FrameEvent::Element(el) = ev {
                 saw_error |= el.is("error", xmpp_proto::ns::STREAM);
             }
@@ -98,30 +134,53 @@ fn features_per_stage() {
     let mut t = Scripted::new(server_config());
     t.feed(HEADER).unwrap();
     let out = t.take_out();
-    assert!(out.contains("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls>"), "{out}");
+    assert!(
+        out.contains("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls>"),
+        "{out}"
+    );
     assert!(!out.contains("mechanisms"), "{out}");
-    assert!(out.contains("<max-bytes>16384</max-bytes>"), "XEP-0478 before auth: {out}");
+    assert!(
+        out.contains("<max-bytes>16384</max-bytes>"),
+        "XEP-0478 before auth: {out}"
+    );
     // TLS optional: mechanisms too, but never PLAIN in plaintext.
     let mut c = server_config();
     c.tls = TlsRequirement::Optional;
     let mut t = Scripted::new(c);
     t.feed(HEADER).unwrap();
     let out = t.take_out();
-    assert!(out.contains("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"), "{out}");
-    assert!(out.contains("<mechanism>SCRAM-SHA-256</mechanism>"), "{out}");
+    assert!(
+        out.contains("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"),
+        "{out}"
+    );
+    assert!(
+        out.contains("<mechanism>SCRAM-SHA-256</mechanism>"),
+        "{out}"
+    );
     assert!(!out.contains("PLAIN"), "{out}");
-    assert!(!out.contains("-PLUS"), "no channel binding without TLS: {out}");
+    assert!(
+        !out.contains("-PLUS"),
+        "no channel binding without TLS: {out}"
+    );
     // After TLS: mechanisms with -PLUS and XEP-0440 types.
-    t.feed("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>").unwrap();
-    assert_eq!(t.take_out(), "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+    t.feed("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+        .unwrap();
+    assert_eq!(
+        t.take_out(),
+        "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+    );
     assert!(t.events.contains(&Event::StartTls));
     // Bytes before the handshake are dropped (RFC 6120 §5.4.3.3).
-    t.feed("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGp1bGlldABy</auth>").unwrap();
+    t.feed("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGp1bGlldABy</auth>")
+        .unwrap();
     assert_eq!(t.take_out(), "");
     t.s.tls_established(tls_info(), t.now).unwrap();
     t.feed(HEADER).unwrap();
     let out = t.take_out();
-    assert!(out.contains("<mechanism>SCRAM-SHA-512-PLUS</mechanism>"), "{out}");
+    assert!(
+        out.contains("<mechanism>SCRAM-SHA-512-PLUS</mechanism>"),
+        "{out}"
+    );
     assert!(out.contains("<mechanism>PLAIN</mechanism>"), "{out}");
     assert!(out.contains("<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'><channel-binding type='tls-exporter'/>"), "{out}");
     assert!(!out.contains("starttls"), "{out}");
@@ -130,17 +189,29 @@ fn features_per_stage() {
 #[test]
 fn stanzas_and_unknown_elements_before_authentication() {
     for (el, cond) in [
-        ("<message to='romeo@example.net'><body>hi</body></message>", Condition::NotAuthorized),
+        (
+            "<message to='romeo@example.net'><body>hi</body></message>",
+            Condition::NotAuthorized,
+        ),
         ("<presence/>", Condition::NotAuthorized),
-        ("<iq type='get' id='1'><ping xmlns='urn:xmpp:ping'/></iq>", Condition::NotAuthorized),
-        ("<foo xmlns='urn:example'/>", Condition::UnsupportedStanzaType),
+        (
+            "<iq type='get' id='1'><ping xmlns='urn:xmpp:ping'/></iq>",
+            Condition::NotAuthorized,
+        ),
+        (
+            "<foo xmlns='urn:example'/>",
+            Condition::UnsupportedStanzaType,
+        ),
     ] {
         let mut c = server_config();
         c.tls = TlsRequirement::Unavailable;
         let mut t = Scripted::new(c);
         t.feed(HEADER).unwrap();
         assert_eq!(local(t.feed(el)), cond, "{el}");
-        assert!(t.take_out().contains(&format!("<stream:error><{}", cond.as_str())));
+        assert!(
+            t.take_out()
+                .contains(&format!("<stream:error><{}", cond.as_str()))
+        );
     }
 }
 
@@ -150,7 +221,10 @@ fn limits_are_tighter_before_authentication() {
     c.tls = TlsRequirement::Unavailable;
     let mut t = Scripted::new(c);
     t.feed(HEADER).unwrap();
-    let big = format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{}</auth>", "A".repeat(20_000));
+    let big = format!(
+        "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{}</auth>",
+        "A".repeat(20_000)
+    );
     assert_eq!(local(t.feed(&big)), Condition::PolicyViolation);
 }
 
@@ -162,16 +236,23 @@ fn sasl_failures_are_retried_then_the_stream_is_closed() {
     let mut t = Scripted::new(c);
     t.feed(HEADER).unwrap();
     t.take_out();
-    t.feed("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='X-NOPE'/>").unwrap();
+    t.feed("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='X-NOPE'/>")
+        .unwrap();
     assert_eq!(
         t.take_out(),
         "<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><invalid-mechanism/></failure>"
     );
     // Not base64 (RFC 6120 §6.5.5).
-    let r = t.feed("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-1'>!!!</auth>");
+    let r =
+        t.feed("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-1'>!!!</auth>");
     assert_eq!(local(r), Condition::PolicyViolation);
     let out = t.take_out();
-    assert!(out.starts_with("<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><incorrect-encoding/></failure>"), "{out}");
+    assert!(
+        out.starts_with(
+            "<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><incorrect-encoding/></failure>"
+        ),
+        "{out}"
+    );
 }
 
 #[test]
@@ -192,11 +273,15 @@ fn credentials_are_requested_and_input_waits_meanwhile() {
     // The presence that followed is held, not judged, while paused.
     assert_eq!(t.take_out(), "");
     let rec = users()[USER][0].clone();
-    t.s.provide_credentials(Some(xmpp_proto::sasl::Credentials::Scram(rec)), t.now).unwrap_or(());
+    t.s.provide_credentials(Some(xmpp_proto::sasl::Credentials::Scram(rec)), t.now)
+        .unwrap_or(());
     t.drain();
     let out = t.take_out();
     // The challenge goes out, then the held presence ends the stream.
-    assert!(out.starts_with("<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"), "{out}");
+    assert!(
+        out.starts_with("<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"),
+        "{out}"
+    );
     assert!(out.contains("<not-authorized"), "{out}");
 }
 
