@@ -58,7 +58,7 @@ impl Scripted {
         std::mem::take(&mut self.out)
     }
     /// Plays the server up to the bind request; returns the iq's id.
-    fn to_bind(&mut self, bind_features: &str) -> String {
+    fn negotiate_until_bind(&mut self, bind_features: &str) -> String {
         self.feed(SERVER_HEADER).unwrap();
         self.feed("<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>").unwrap();
         let out = self.take_out();
@@ -155,7 +155,7 @@ fn bytes_after_proceed_are_refused_as_injection() {
 #[test]
 fn legacy_session_only_when_not_optional() {
     let mut t = Scripted::plain();
-    let id = t.to_bind("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/>");
+    let id = t.negotiate_until_bind("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/>");
     t.feed(&bind_result(&id)).unwrap();
     let out = t.take_out();
     assert!(
@@ -170,7 +170,7 @@ fn legacy_session_only_when_not_optional() {
     }));
 
     let mut t = Scripted::plain();
-    let id = t.to_bind("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><session xmlns='urn:ietf:params:xml:ns:xmpp-session'><optional/></session>");
+    let id = t.negotiate_until_bind("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><session xmlns='urn:ietf:params:xml:ns:xmpp-session'><optional/></session>");
     t.feed(&bind_result(&id)).unwrap();
     assert!(t.take_out().is_empty());
     assert!(t.events.contains(&Event::Online {
@@ -181,11 +181,11 @@ fn legacy_session_only_when_not_optional() {
 #[test]
 fn bind_errors_and_bad_results_fail_negotiation() {
     let mut t = Scripted::plain();
-    let id = t.to_bind("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>");
+    let id = t.negotiate_until_bind("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>");
     let r = t.feed(&format!("<iq type='error' id='{id}'><error type='cancel'><conflict xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"));
     assert!(matches!(r, Err(Error::Negotiation(_))), "{r:?}");
     let mut t = Scripted::plain();
-    let id = t.to_bind("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>");
+    let id = t.negotiate_until_bind("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>");
     let r = t.feed(&format!("<iq type='result' id='{id}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>not a jid@@</jid></bind></iq>"));
     assert!(matches!(r, Err(Error::Negotiation(_))), "{r:?}");
 }
@@ -259,7 +259,7 @@ fn advertised_limits_keepalives_and_sending_rules() {
         t.c.send(Element::new("presence", ns::CLIENT)),
         Err(SendError::NotOnline)
     );
-    let id = t.to_bind("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><limits xmlns='urn:xmpp:stream-limits:0'><max-bytes>200</max-bytes></limits>");
+    let id = t.negotiate_until_bind("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><limits xmlns='urn:xmpp:stream-limits:0'><max-bytes>200</max-bytes></limits>");
     t.feed(&bind_result(&id)).unwrap();
     let big = Element::new("message", ns::CLIENT)
         .with_attr("to", "romeo@example.net")
