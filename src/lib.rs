@@ -10,6 +10,7 @@
 //!   incremental, bounded), the element tree and the writer.
 //! * [`stream`]: stream headers and stream errors.
 //! * [`sasl`]: SASL mechanisms, client and server, without XML.
+//! * [`stanza`]: typed message, presence and iq views; stanza errors.
 //! * [`c2s`]: client-to-server streams, both sides, on the shared
 //!   [`stream::Connection`] driving surface.
 //!
@@ -38,6 +39,7 @@ pub mod c2s;
 pub mod ns;
 pub mod random;
 pub mod sasl;
+pub mod stanza;
 pub mod stream;
 pub mod xml;
 

@@ -42,7 +42,7 @@ trap 'rm -f "$log"' EXIT
 
 echo "== cargo test (library, integration and interop tests, examples, doc tests, fuzz corpora)"
 status=0
-cargo test --no-fail-fast --color never 2>&1 | tee "$log" || status=$?
+cargo test --all-features --no-fail-fast --color never 2>&1 | tee "$log" || status=$?
 
 echo "== benchmarks compile"
 cargo bench --no-run --quiet 2>&1 | tail -n 3 || status=$?

@@ -30,6 +30,8 @@ mod framer;
 #[doc(hidden)]
 pub mod fuzzing;
 mod limits;
+#[cfg(feature = "minidom")]
+pub mod minidom;
 mod parser;
 mod writer;
 
