@@ -13,21 +13,27 @@ use std::time::Duration;
 
 use prosody::{DOMAIN, Options, Prosody};
 
-fn client_binary() -> PathBuf {
+fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join("client");
+    let dir = exe.parent().unwrap().parent().unwrap();
+    let bin = dir.join("examples").join(name);
     assert!(bin.exists(), "{} not built", bin.display());
     bin
 }
 
 fn client(server: &Prosody, port: u16, user: &str, password: &str, extra: &[&str]) -> Command {
-    let mut c = Command::new(client_binary());
+    example_command("client", server, port, user, password, extra)
+}
+
+fn example_command(
+    name: &str,
+    server: &Prosody,
+    port: u16,
+    user: &str,
+    password: &str,
+    extra: &[&str],
+) -> Command {
+    let mut c = Command::new(example(name));
     c.args(["--jid", &format!("{user}@{DOMAIN}"), "--password", password]);
     c.args(["--server", &format!("127.0.0.1:{port}"), "--insecure-tls"]);
     c.args(extra);
@@ -179,4 +185,49 @@ fn message_from_one_account_to_another() {
     );
     let status = romeo.wait().unwrap();
     assert!(status.success());
+}
+
+#[test]
+fn tokio_example_sends_a_message() {
+    let Some(p) = Prosody::start(Options::default()) else {
+        return;
+    };
+    p.register("juliet", "balcony-pw");
+    p.register("romeo", "orchard-pw");
+    let mut romeo = client(&p, p.c2s, "romeo", "orchard-pw", &["--receive", "1"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = romeo.id();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(30));
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+    });
+    let mut lines = BufReader::new(romeo.stdout.take().unwrap()).lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .unwrap()
+            .starts_with("online as romeo@")
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let o = run(example_command(
+        "tokio_client",
+        &p,
+        p.c2s,
+        "juliet",
+        "balcony-pw",
+        &[
+            "--to",
+            &format!("romeo@{DOMAIN}"),
+            "--message",
+            "from tokio",
+        ],
+    ));
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert!(stdout(&o).starts_with(&format!("online as juliet@{DOMAIN}/")));
+    let line = lines.next().unwrap().unwrap();
+    assert!(line.ends_with(": from tokio"), "{line}");
+    assert!(romeo.wait().unwrap().success());
 }
