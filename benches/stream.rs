@@ -3,7 +3,8 @@
 //! tokenizer (no tree: the ceiling of a tokenizer-based design) and the
 //! xmpp-rs parser stack (rxml + minidom, as tokio-xmpp builds stanzas).
 //!
-//! `cargo bench --bench stream` prints a summary table (median of 7 runs,
+//! `cargo bench --bench stream` prints a summary table (median of 9
+//! interleaved rounds,
 //! allocations counted by a counting allocator) and then criterion's
 //! measurements. `cargo bench --bench stream -- --summary` prints only the
 //! table, `--row N` only its row N and `--mb N` uses an N-MiB stream
@@ -108,7 +109,7 @@ const ROWS: [Row; 3] = [
     ("rxml 0.14 + minidom 0.19", rxml_minidom),
 ];
 
-fn summary(data: &[u8], stanzas: usize) {
+fn summary(data: &[u8], stanzas: usize, only: Option<usize>) {
     println!(
         "stream: {:.1} MB, {} top-level elements ({} bytes each on average), {}-byte chunks",
         data.len() as f64 / 1e6,
@@ -116,33 +117,54 @@ fn summary(data: &[u8], stanzas: usize) {
         data.len() / stanzas,
         CHUNK
     );
-    println!("| parser | MB/s | stanzas/s | allocations/stanza | bytes allocated/stanza |");
-    println!("|---|---:|---:|---:|---:|");
-    let only: Option<usize> = std::env::args()
-        .skip_while(|a| a != "--row")
-        .nth(1)
-        .and_then(|v| v.parse().ok());
-    for (i, (name, f)) in ROWS.into_iter().enumerate() {
-        if only.is_some_and(|o| o != i) {
-            continue;
-        }
+    let rows: Vec<(usize, Row)> = ROWS
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| only.is_none_or(|o| o == *i))
+        .collect();
+    let mut counts = Vec::new();
+    for (_, (name, f)) in &rows {
         let (n, allocs, bytes) = alloc::count(|| f(data));
         assert_eq!(n, stanzas, "{name} counted {n} elements");
-        let mut times: Vec<Duration> = (0..7)
-            .map(|_| {
-                let t = Instant::now();
-                black_box(f(black_box(data)));
-                t.elapsed()
-            })
-            .collect();
-        times.sort();
-        let median = times[times.len() / 2].as_secs_f64();
+        counts.push((allocs, bytes));
+    }
+    // Rounds interleave the rows, so that a slow spell of the machine
+    // touches every row alike; each row's figure is its median.
+    const ROUNDS: usize = 9;
+    let mut times = vec![Vec::with_capacity(ROUNDS); rows.len()];
+    for _ in 0..ROUNDS {
+        for (k, (_, (_, f))) in rows.iter().enumerate() {
+            let t = Instant::now();
+            black_box(f(black_box(data)));
+            times[k].push(t.elapsed());
+        }
+    }
+    println!("| parser | MB/s | stanzas/s | allocations/stanza | bytes allocated/stanza |");
+    println!("|---|---:|---:|---:|---:|");
+    for (k, (_, (name, _))) in rows.iter().enumerate() {
+        let mut t = times[k].clone();
+        t.sort();
+        let median = t[ROUNDS / 2].as_secs_f64();
+        let (allocs, bytes) = counts[k];
         println!(
             "| {name} | {:.0} | {:.0} | {:.1} | {:.0} |",
             data.len() as f64 / 1e6 / median,
             stanzas as f64 / median,
             allocs as f64 / stanzas as f64,
             bytes as f64 / stanzas as f64
+        );
+    }
+    if rows.len() == ROWS.len() {
+        // Per-round speed-up over the xmpp-rs path, then its median.
+        let mut ratios: Vec<f64> = (0..ROUNDS)
+            .map(|r| times[2][r].as_secs_f64() / times[0][r].as_secs_f64())
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        println!(
+            "xmpp-proto vs rxml + minidom, per round: median {:.1}x (min {:.1}x, max {:.1}x)",
+            ratios[ROUNDS / 2],
+            ratios[0],
+            ratios[ROUNDS - 1]
         );
     }
 }
@@ -153,7 +175,11 @@ fn main() {
         .nth(1)
         .and_then(|v| v.parse().ok());
     let (data, stanzas) = corpus::generate(mb.map_or(TARGET_BYTES, |m| m << 20));
-    summary(&data, stanzas);
+    let only: Option<usize> = std::env::args()
+        .skip_while(|a| a != "--row")
+        .nth(1)
+        .and_then(|v| v.parse().ok());
+    summary(&data, stanzas, only);
     if std::env::args().any(|a| a == "--summary") {
         return;
     }

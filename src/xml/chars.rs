@@ -34,6 +34,40 @@ pub(crate) fn is_ncname(s: &str) -> bool {
     }
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// Whether some byte of `x` is below `n` (`n` ≤ 128): the classic
+/// word-at-a-time test; exact for the word as a whole.
+#[inline(always)]
+fn has_less(x: u64, n: u8) -> bool {
+    x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH != 0
+}
+
+/// Whether some byte of `x` equals `b`.
+#[inline(always)]
+fn has_byte(x: u64, b: u8) -> bool {
+    has_less(x ^ (ONES * u64::from(b)), 1)
+}
+
+/// Whether an attribute value needs decoding: a reference (`&`), a `<`
+/// (an error), or tab, LF or CR (normalized to spaces). Eight bytes at a
+/// time; values are short, so this beats a search per byte kind.
+#[inline]
+pub(crate) fn value_needs_work(s: &[u8]) -> bool {
+    let mut chunks = s.chunks_exact(8);
+    for c in &mut chunks {
+        let x = u64::from_le_bytes(c.try_into().expect("eight bytes"));
+        if has_less(x, 0x20) || has_byte(x, b'&') || has_byte(x, b'<') {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| b < 0x20 || b == b'&' || b == b'<')
+}
+
 /// Whether the byte is XML whitespace (`S` of XML 1.0 §2.3).
 #[inline]
 pub(crate) fn is_space(b: u8) -> bool {
@@ -101,6 +135,24 @@ mod tests {
         assert!(!is_ncname("a:b"));
         assert!(!is_ncname("-a"));
         assert!(!is_ncname("a b"));
+    }
+
+    #[test]
+    fn value_screening() {
+        assert!(!value_needs_work(b""));
+        assert!(!value_needs_work(
+            "plain value, long enough for words ☺".as_bytes()
+        ));
+        for special in [b'&', b'<', b'\t', b'\n', b'\r'] {
+            for at in 0..20 {
+                let mut v = vec![b'a'; 20];
+                v[at] = special;
+                assert!(value_needs_work(&v), "{special} at {at}");
+            }
+        }
+        assert!(!value_needs_work(&[
+            0x7F, 0x80, 0xFF, b'>', b'=', b'\'', b'"', 0x21, 0x3B, 0x3D, 0x25, 0x27
+        ]));
     }
 
     #[test]

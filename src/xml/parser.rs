@@ -10,7 +10,9 @@
 //! end tags, and namespace well-formedness (XML Namespaces 1.0 §3, §5, §6),
 //! plus RFC 6120 §4.8.5's ban on prefixes for the content namespace.
 
-use super::chars::{find_illegal_char, is_name_char, is_name_start_char, is_space, is_xml_char};
+use super::chars::{
+    find_illegal_char, is_name_char, is_name_start_char, is_space, is_xml_char, value_needs_work,
+};
 use super::element::{Attr, Element, NO_NS, Node, Span, TEXT, span};
 use super::{Error, Limit, Limits, Scope};
 use crate::ns;
@@ -612,11 +614,7 @@ impl<'a> Parser<'a> {
         // Most values need no decoding: screen them branch-free (tab, LF
         // and CR are the only bytes below 0x20 left after the character
         // check).
-        let mut special = 0u8;
-        for &b in &self.src[from..to] {
-            special |= (b < 0x20) as u8 | (b == b'&') as u8 | (b == b'<') as u8;
-        }
-        if special == 0 {
+        if !value_needs_work(&self.src[from..to]) {
             self.pos = to + 1;
             return Ok(span(from, len));
         } else {
