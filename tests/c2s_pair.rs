@@ -206,3 +206,55 @@ fn negotiation_timeout_ends_the_stream() {
     // Sticky.
     assert_eq!(p.client.handle_input(b"<x/>", p.now), Err(err));
 }
+
+#[test]
+fn resource_conflicts_are_the_hosts_decision() {
+    let mut p = Pair::standard();
+    // The host already has a session with this resource and keeps it.
+    p.bound.push("balcony".into());
+    p.run();
+    assert!(
+        matches!(p.client_error, Some(Error::Negotiation(ref why)) if why.contains("bind")),
+        "{:?}",
+        p.client_error
+    );
+    let wire = String::from_utf8_lossy(&p.to_client).into_owned();
+    assert!(
+        wire.contains("<conflict xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"),
+        "{wire}"
+    );
+    // Without a requested resource, the host picks one.
+    let mut c = client_config();
+    c.resource = None;
+    let mut p = Pair::new(c, server_config());
+    p.run();
+    assert_eq!(
+        p.client_online().as_deref(),
+        Some(format!("{USER}@{DOMAIN}/generated").as_str())
+    );
+}
+
+#[test]
+fn unknown_first_level_elements_after_binding() {
+    let mut s = server_config();
+    s.extension_namespaces.push("urn:xmpp:sm:3".into());
+    let mut p = Pair::new(client_config(), s);
+    p.run();
+    p.client.send(Element::new("r", "urn:xmpp:sm:3")).unwrap();
+    p.run();
+    assert!(
+        stanzas(&p.server_events)
+            .iter()
+            .any(|e| e.is("r", "urn:xmpp:sm:3"))
+    );
+    p.client
+        .send(Element::new("foo", "urn:example:unknown"))
+        .unwrap();
+    p.run();
+    assert!(
+        matches!(p.server_error, Some(Error::Local(ref e)) if e.condition == Condition::UnsupportedStanzaType)
+    );
+    assert!(
+        matches!(p.client_error, Some(Error::Remote(ref e)) if e.condition == Condition::UnsupportedStanzaType)
+    );
+}

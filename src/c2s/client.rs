@@ -115,7 +115,9 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// A client-to-server stream, initiating side.
+/// A client-to-server stream, initiating side. The
+/// [`c2s`](crate::c2s) module shows a complete host loop; the `client` and
+/// `tokio_client` examples drive one over a socket with rustls.
 ///
 /// ```
 /// use std::time::Instant;

@@ -47,6 +47,12 @@ pub struct ServerConfig {
     pub negotiation_timeout: Duration,
     /// Failed SASL attempts allowed before the stream is closed.
     pub max_auth_failures: u32,
+    /// Namespaces of first-level elements the host handles itself once
+    /// the client is online (stream management's `urn:xmpp:sm:3`, ...):
+    /// such elements reach it as [`Event::Stanza`]. Any other element that
+    /// is not a stanza ends the stream with `unsupported-stanza-type`
+    /// (RFC 6120 §4.8.4).
+    pub extension_namespaces: Vec<String>,
 }
 
 impl ServerConfig {
@@ -61,6 +67,7 @@ impl ServerConfig {
             advertise_limits: true,
             negotiation_timeout: Duration::from_secs(60),
             max_auth_failures: 3,
+            extension_namespaces: Vec::new(),
         }
     }
 }
@@ -131,7 +138,7 @@ impl std::fmt::Debug for Server {
 /// [`ServerStream::provide_credentials`] (looked up in its own user
 /// database: stored SCRAM records, never passwords), and
 /// [`Request::Bind`] with [`ServerStream::bind`] (its resource conflict
-/// policy).
+/// policy). The [`c2s`](crate::c2s) module shows a complete host loop.
 pub type ServerStream = Connection<Server>;
 
 impl Connection<Server> {
@@ -560,13 +567,16 @@ impl Role for Server {
                     }
                     core.emit(Event::Stanza(self.stamp(el)));
                     Ok(())
-                } else if el.ns() == ns::CLIENT {
-                    Err(core.fail(StreamError::new(Condition::UnsupportedStanzaType)))
-                } else {
-                    // Extensions negotiated on the stream (stream
-                    // management, ...) are the host's.
+                } else if self
+                    .config
+                    .extension_namespaces
+                    .iter()
+                    .any(|n| n == el.ns())
+                {
                     core.emit(Event::Stanza(el));
                     Ok(())
+                } else {
+                    Err(core.fail(StreamError::new(Condition::UnsupportedStanzaType)))
                 }
             }
             other => {
