@@ -205,7 +205,6 @@ pub struct Core {
     /// must fail before the role has answered the peer.
     sent_header: bool,
     fallback_header: Option<StreamHeader>,
-    received_close: bool,
     finished: bool,
     timers: [Option<Instant>; TIMERS],
 }
@@ -224,7 +223,6 @@ impl Core {
             sent_close: false,
             sent_header: false,
             fallback_header: None,
-            received_close: false,
             finished: false,
             timers: [None; TIMERS],
         }
@@ -439,7 +437,6 @@ impl<R: Role> Connection<R> {
                 }
                 FrameEvent::Whitespace => Ok(()),
                 FrameEvent::StreamClose => {
-                    self.core.received_close = true;
                     // RFC 6120 §4.4: answer a close with ours.
                     self.core.send_close();
                     self.core.finish(None);
@@ -459,9 +456,8 @@ impl<R: Role> Connection<R> {
         if let Some(e) = &self.core.error {
             return Err(e.clone());
         }
-        if self.core.received_close || self.core.sent_close && self.core.finished {
-            return Ok(());
-        }
+        // A stream that ended cleanly returned `Closed` above; any other
+        // end of input comes before the peer's closing tag.
         Err(self.core.finish(Some(Error::ConnectionLost)))
     }
 

@@ -301,10 +301,13 @@ impl Element {
         if doomed.is_empty() {
             return 0;
         }
-        let mut out = Element::new("", "");
-        out.buf.clear();
-        out.nodes.clear();
-        out.nss.clear();
+        let mut out = Element {
+            buf: String::with_capacity(self.buf.len()),
+            nodes: Vec::with_capacity(self.nodes.len()),
+            attrs: Vec::new(),
+            nss: Vec::new(),
+            checked: self.checked,
+        };
         // Rebuild the root and the surviving subtrees: removal is rare
         // (stripping a payload), so a copy keeps the layout simple.
         let root = self.as_ref();
