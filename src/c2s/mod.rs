@@ -98,6 +98,8 @@
 
 mod client;
 pub mod features;
+#[doc(hidden)]
+pub mod fuzzing;
 mod server;
 
 pub use client::{Client, ClientConfig, ClientStream, TlsPolicy};

@@ -1,0 +1,228 @@
+//! Fuzz entry points for the c2s machines, shared by `fuzz/` and the
+//! corpus replay test. Each drives one machine with peer bytes from the
+//! fuzzer and a host that answers every request, and checks what a host
+//! relies on: no panic, errors are sticky, and nothing is written after
+//! the stream's closing tag.
+
+use std::time::{Duration, Instant};
+
+use super::{
+    BindDecision, ClientConfig, ClientStream, ServerConfig, ServerStream, TlsPolicy, TlsRequirement,
+};
+use crate::random::SeededRandom;
+use crate::sasl::{
+    ChannelBinding, ChannelBindingType, Credentials, ScramCredentials, ScramHash, TlsInfo,
+};
+use crate::stream::{Event, Request};
+
+/// The account both machines use.
+pub const USER: &str = "juliet";
+/// Its password.
+pub const PASSWORD: &str = "r0m30myr0m30";
+/// The served domain.
+pub const DOMAIN: &str = "example.com";
+/// Seeds of the machines' random sources.
+pub const CLIENT_SEED: u64 = 1;
+/// See [`CLIENT_SEED`].
+pub const SERVER_SEED: u64 = 2;
+
+/// What both sides learn from the simulated TLS handshake.
+pub fn tls_info() -> TlsInfo {
+    TlsInfo::tls()
+        .with_binding(ChannelBinding::new(
+            ChannelBindingType::TlsExporter,
+            vec![7u8; 32],
+        ))
+        .with_binding(ChannelBinding::new(
+            ChannelBindingType::TlsServerEndPoint,
+            vec![9u8; 32],
+        ))
+}
+
+/// The server's stored record for [`USER`] with `hash` (derived once).
+pub fn record(hash: ScramHash) -> ScramCredentials {
+    static RECORDS: std::sync::OnceLock<[ScramCredentials; 3]> = std::sync::OnceLock::new();
+    let all = RECORDS.get_or_init(|| {
+        [ScramHash::Sha1, ScramHash::Sha256, ScramHash::Sha512].map(|h| {
+            ScramCredentials::derive(h, PASSWORD, b"per-user-salt-16", 4096)
+                .expect("valid parameters")
+        })
+    });
+    all.iter()
+        .find(|r| r.hash() == hash)
+        .expect("every hash has a record")
+        .clone()
+}
+
+/// The client configuration of the fuzz and replay harnesses.
+pub fn client_config() -> ClientConfig {
+    let mut c = ClientConfig::new(
+        format!("{USER}@{DOMAIN}").parse().expect("valid JID"),
+        PASSWORD,
+    );
+    c.resource = Some("balcony".into());
+    c.tls = TlsPolicy::Required;
+    c
+}
+
+/// The server configuration of the fuzz and replay harnesses.
+pub fn server_config() -> ServerConfig {
+    let mut c = ServerConfig::new(DOMAIN);
+    c.tls = TlsRequirement::Optional;
+    c
+}
+
+/// How far a machine got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Outcome {
+    /// It reached the online state.
+    pub online: bool,
+    /// It ended, cleanly or not.
+    pub closed: bool,
+    /// Stanzas it delivered to the host.
+    pub stanzas: usize,
+}
+
+/// Splits `data` into reads: the first byte picks a read size, so the
+/// fuzzer explores chunkings too. A read never runs past the end of
+/// `boundary` (STARTTLS's last element before the handshake): on a real
+/// socket what follows it arrives through TLS, in later reads.
+fn reads<'a>(data: &'a [u8], boundary: &[u8]) -> Vec<&'a [u8]> {
+    let (size, mut input) = match data.split_first() {
+        Some((&b, rest)) => (usize::from(b % 64) + 1, rest),
+        None => (1, data),
+    };
+    let mut out = Vec::new();
+    while !input.is_empty() {
+        let segment_end =
+            memchr::memmem::find(input, boundary).map_or(input.len(), |i| i + boundary.len());
+        let (segment, rest) = input.split_at(segment_end);
+        out.extend(segment.chunks(size));
+        input = rest;
+    }
+    out
+}
+
+const STARTTLS: &[u8] = b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>";
+const PROCEED: &[u8] = b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>";
+
+fn check_output(out: &[u8], closed_before: &mut bool) {
+    assert!(
+        !*closed_before || out.is_empty(),
+        "bytes written after the closing tag"
+    );
+    if out.ends_with(crate::stream::header::STREAM_CLOSE) {
+        *closed_before = true;
+    }
+}
+
+/// Feeds `data` (after its chunk-size byte) to a [`ServerStream`] as
+/// client bytes.
+pub fn server(data: &[u8]) -> Outcome {
+    let now = Instant::now();
+    let mut s = ServerStream::new(
+        server_config(),
+        None,
+        Box::new(SeededRandom::new(SERVER_SEED)),
+        now,
+    );
+    let mut outcome = Outcome::default();
+    let mut closed = false;
+    let mut error = None;
+    for chunk in reads(data, STARTTLS) {
+        let r = s.handle_input(chunk, now);
+        if let (Err(e), Some(prev)) = (&r, &error) {
+            assert_eq!(e, prev, "error not sticky");
+        }
+        if let Err(e) = r {
+            error.get_or_insert(e);
+        }
+        loop {
+            let mut out = Vec::new();
+            s.poll_transmit(&mut out);
+            check_output(&out, &mut closed);
+            let Some(ev) = s.poll_event() else { break };
+            let r = match ev {
+                Event::StartTls => s.tls_established(tls_info(), now),
+                Event::Request(Request::Credentials(req)) => {
+                    let known = req.authcid() == Some(USER);
+                    let hash = req.scram_hash().unwrap_or(ScramHash::Sha256);
+                    s.provide_credentials(known.then(|| Credentials::Scram(record(hash))), now)
+                }
+                Event::Request(Request::Bind { requested, .. }) => {
+                    let decision = match requested.as_deref() {
+                        Some("taken") => BindDecision::Conflict,
+                        Some(r) => BindDecision::Accept(r.to_owned()),
+                        None => BindDecision::Accept("generated".into()),
+                    };
+                    s.bind(decision, now)
+                }
+                Event::Online { .. } => {
+                    outcome.online = true;
+                    Ok(())
+                }
+                Event::Stanza(_) => {
+                    outcome.stanzas += 1;
+                    Ok(())
+                }
+                Event::Closed(_) => {
+                    outcome.closed = true;
+                    Ok(())
+                }
+                _ => Ok(()),
+            };
+            if let Err(e) = r {
+                error.get_or_insert(e);
+            }
+        }
+    }
+    let _ = s.handle_timeout(now + Duration::from_secs(3600));
+    let _ = s.handle_eof(now);
+    outcome.closed |= s.is_closed();
+    outcome
+}
+
+/// Feeds `data` (after its chunk-size byte) to a [`ClientStream`] as
+/// server bytes.
+pub fn client(data: &[u8]) -> Outcome {
+    let now = Instant::now();
+    let mut c = ClientStream::new(
+        client_config(),
+        None,
+        Box::new(SeededRandom::new(CLIENT_SEED)),
+        now,
+    );
+    let mut outcome = Outcome::default();
+    let mut closed = false;
+    let mut error = None;
+    for chunk in reads(data, PROCEED) {
+        let r = c.handle_input(chunk, now);
+        if let (Err(e), Some(prev)) = (&r, &error) {
+            assert_eq!(e, prev, "error not sticky");
+        }
+        if let Err(e) = r {
+            error.get_or_insert(e);
+        }
+        loop {
+            let mut out = Vec::new();
+            c.poll_transmit(&mut out);
+            check_output(&out, &mut closed);
+            let Some(ev) = c.poll_event() else { break };
+            match ev {
+                Event::StartTls => {
+                    if let Err(e) = c.tls_established(tls_info(), now) {
+                        error.get_or_insert(e);
+                    }
+                }
+                Event::Online { .. } => outcome.online = true,
+                Event::Stanza(_) => outcome.stanzas += 1,
+                Event::Closed(_) => outcome.closed = true,
+                _ => {}
+            }
+        }
+    }
+    let _ = c.handle_timeout(now + Duration::from_secs(3600));
+    let _ = c.handle_eof(now);
+    outcome.closed |= c.is_closed();
+    outcome
+}

@@ -1,0 +1,155 @@
+//! Replays the c2s fuzz corpora through the fuzz entry points, so that a
+//! plain `cargo test` checks every seed. `ok_*` seeds are recorded
+//! negotiations and must reach the online state; the others must only
+//! keep the invariants the entry points check.
+//!
+//! `XMPP_PROTO_WRITE_SEEDS=1 cargo test --test fuzz_corpus_c2s` records
+//! the `ok_full_session` seeds anew from an in-memory pair.
+
+use std::fs;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use xmpp_proto::c2s::fuzzing::{self, CLIENT_SEED, SERVER_SEED};
+use xmpp_proto::c2s::{BindDecision, ClientStream, ServerStream};
+use xmpp_proto::ns;
+use xmpp_proto::random::SeededRandom;
+use xmpp_proto::sasl::Credentials;
+use xmpp_proto::stream::{Event, Request};
+use xmpp_proto::xml::Element;
+
+fn corpus(target: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target)
+}
+
+/// Runs the fuzz harnesses' client and server against each other and
+/// returns what each received: (client to server, server to client).
+fn record_session() -> (Vec<u8>, Vec<u8>) {
+    let now = Instant::now();
+    let mut c = ClientStream::new(
+        fuzzing::client_config(),
+        None,
+        Box::new(SeededRandom::new(CLIENT_SEED)),
+        now,
+    );
+    let mut s = ServerStream::new(
+        fuzzing::server_config(),
+        None,
+        Box::new(SeededRandom::new(SERVER_SEED)),
+        now,
+    );
+    let (mut to_server, mut to_client) = (Vec::new(), Vec::new());
+    let mut sent_message = false;
+    for _ in 0..200 {
+        let mut out = Vec::new();
+        c.poll_transmit(&mut out);
+        to_server.extend_from_slice(&out);
+        let _ = s.handle_input(&out, now);
+        while let Some(ev) = s.poll_event() {
+            match ev {
+                Event::StartTls => s.tls_established(fuzzing::tls_info(), now).unwrap(),
+                Event::Request(Request::Credentials(req)) => {
+                    let hash = req.scram_hash().unwrap();
+                    s.provide_credentials(Some(Credentials::Scram(fuzzing::record(hash))), now)
+                        .unwrap();
+                }
+                Event::Request(Request::Bind { requested, .. }) => s
+                    .bind(BindDecision::Accept(requested.unwrap()), now)
+                    .unwrap(),
+                Event::Online { jid } => {
+                    let m = Element::new("message", ns::CLIENT)
+                        .with_attr("to", &jid)
+                        .with_child(Element::new("body", ns::CLIENT).with_text("echo"));
+                    s.send(m).unwrap();
+                }
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        s.poll_transmit(&mut out);
+        to_client.extend_from_slice(&out);
+        let _ = c.handle_input(&out, now);
+        while let Some(ev) = c.poll_event() {
+            match ev {
+                Event::StartTls => c.tls_established(fuzzing::tls_info(), now).unwrap(),
+                Event::Online { jid } if !sent_message => {
+                    sent_message = true;
+                    let m = Element::new("message", ns::CLIENT)
+                        .with_attr("to", &jid)
+                        .with_child(Element::new("body", ns::CLIENT).with_text("hi"));
+                    c.send(m).unwrap();
+                    c.close(now);
+                }
+                _ => {}
+            }
+        }
+        if c.is_closed() && s.is_closed() {
+            break;
+        }
+    }
+    assert!(
+        c.is_closed() && s.is_closed(),
+        "the recorded session did not finish"
+    );
+    (to_server, to_client)
+}
+
+fn replay(target: &str, run: fn(&[u8]) -> fuzzing::Outcome) -> usize {
+    let mut n = 0;
+    for entry in fs::read_dir(corpus(target)).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let data = fs::read(&path).unwrap();
+        let outcome = std::panic::catch_unwind(|| run(&data))
+            .unwrap_or_else(|_| panic!("{target}/{name}: an invariant broke"));
+        if name.starts_with("ok_") {
+            assert!(
+                outcome.online && outcome.stanzas >= 1 && outcome.closed,
+                "{target}/{name}: {outcome:?}"
+            );
+        }
+        n += 1;
+    }
+    n
+}
+
+#[test]
+fn recorded_sessions_replay_in_any_chunking() {
+    let (to_server, to_client) = record_session();
+    if std::env::var("XMPP_PROTO_WRITE_SEEDS").is_ok() {
+        for (target, bytes) in [("c2s_server", &to_server), ("c2s_client", &to_client)] {
+            fs::create_dir_all(corpus(target)).unwrap();
+            let mut seed = vec![6u8];
+            seed.extend_from_slice(bytes);
+            fs::write(corpus(target).join("ok_full_session"), seed).unwrap();
+        }
+    }
+    for size in (0u8..64).step_by(3) {
+        let mut d = vec![size];
+        d.extend_from_slice(&to_server);
+        let o = fuzzing::server(&d);
+        assert!(
+            o.online && o.stanzas == 1 && o.closed,
+            "server, chunk byte {size}: {o:?}"
+        );
+        let mut d = vec![size];
+        d.extend_from_slice(&to_client);
+        let o = fuzzing::client(&d);
+        assert!(
+            o.online && o.stanzas == 1 && o.closed,
+            "client, chunk byte {size}: {o:?}"
+        );
+    }
+}
+
+#[test]
+fn server_corpus() {
+    assert!(replay("c2s_server", fuzzing::server) > 0);
+}
+
+#[test]
+fn client_corpus() {
+    assert!(replay("c2s_client", fuzzing::client) > 0);
+}
