@@ -304,3 +304,41 @@ fn connection_lost_without_a_close() {
         Some(&Event::Closed(Some(Error::ConnectionLost)))
     );
 }
+
+#[test]
+fn ping_keepalive_detects_a_dead_server() {
+    let mut c = ClientConfig::new("juliet@example.com".parse().unwrap(), "pw");
+    c.tls = TlsPolicy::Direct;
+    c.sasl.preference = vec![Mechanism::Plain];
+    c.keepalive = Some(Duration::from_secs(60));
+    c.ping_timeout = Some(Duration::from_secs(10));
+    let mut t = Scripted::new(c, Some(TlsInfo::tls()));
+    let id = t.negotiate_until_bind("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>");
+    t.feed(&bind_result(&id)).unwrap();
+    // First ping, answered: not a stanza for the host.
+    t.now += Duration::from_secs(60);
+    t.c.handle_timeout(t.now).unwrap();
+    t.drain();
+    let out = t.take_out();
+    assert!(
+        out.contains("<ping xmlns='urn:xmpp:ping'/>") && out.contains("to='example.com'"),
+        "{out}"
+    );
+    let before = t.events.len();
+    t.feed(&format!(
+        "<iq type='result' id='{}' from='example.com'/>",
+        iq_id(&out)
+    ))
+    .unwrap();
+    assert_eq!(t.events.len(), before);
+    assert_eq!(t.c.poll_timeout(), Some(t.now + Duration::from_secs(60)));
+    // Second ping, never answered.
+    t.now += Duration::from_secs(60);
+    t.c.handle_timeout(t.now).unwrap();
+    t.now += Duration::from_secs(10);
+    let r = t.c.handle_timeout(t.now);
+    assert!(
+        matches!(r, Err(Error::Local(ref e)) if e.condition == Condition::ConnectionTimeout),
+        "{r:?}"
+    );
+}

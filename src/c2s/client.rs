@@ -49,6 +49,10 @@ pub struct ClientConfig {
     /// Send a whitespace keepalive (RFC 6120 §4.6.1) after this much
     /// silence from our side, once online.
     pub keepalive: Option<Duration>,
+    /// Make each keepalive an XEP-0199 ping that the server must answer
+    /// within this time, or the stream ends with `connection-timeout`: a
+    /// dead connection is then noticed even when TCP does not tell.
+    pub ping_timeout: Option<Duration>,
     /// `xml:lang` of our stream.
     pub lang: Option<String>,
 }
@@ -65,6 +69,7 @@ impl ClientConfig {
             limits: Limits::default(),
             negotiation_timeout: Duration::from_secs(60),
             keepalive: Some(Duration::from_secs(90)),
+            ping_timeout: None,
             lang: None,
         }
     }
@@ -103,6 +108,8 @@ pub struct Client {
     max_send: Option<usize>,
     cache: Option<sasl::SaltedPasswordCache>,
     next_id: u64,
+    /// The id of a ping awaiting its answer.
+    ping: Option<String>,
 }
 
 impl std::fmt::Debug for Client {
@@ -167,6 +174,7 @@ impl Connection<Client> {
             max_send: None,
             cache: None,
             next_id: 0,
+            ping: None,
         };
         client.open(&mut core);
         Connection { core, role: client }
@@ -500,6 +508,19 @@ impl Role for Client {
                 }
             }
             State::Online => {
+                if let Some(id) = &self.ping
+                    && el.is("iq", ns::CLIENT)
+                    && el.attr("id") == Some(id.as_str())
+                    && matches!(el.attr("type"), Some("result" | "error"))
+                {
+                    // Any answer proves the server alive (XEP-0199 §4.2:
+                    // an error from a server without ping support too).
+                    self.ping = None;
+                    if !core.close_sent() {
+                        core.set_timer(Timer::Deadline, None);
+                    }
+                    return Ok(());
+                }
                 core.emit(Event::Stanza(el));
                 Ok(())
             }
@@ -535,12 +556,32 @@ impl Role for Client {
             }
             Timer::Keepalive => {
                 if matches!(self.state, State::Online) && !core.close_sent() {
-                    core.send_whitespace();
+                    match self.config.ping_timeout {
+                        Some(timeout) if self.ping.is_none() => {
+                            let id = self.id();
+                            let ping = Element::new("iq", ns::CLIENT)
+                                .with_attr("type", "get")
+                                .with_attr("id", &id)
+                                .with_attr("to", &self.config.jid.domain().to_string())
+                                .with_child(Element::new("ping", "urn:xmpp:ping"));
+                            core.send(&ping).expect("valid element");
+                            core.set_timer(Timer::Deadline, Some(now + timeout));
+                            self.ping = Some(id);
+                        }
+                        Some(_) => {}
+                        None => core.send_whitespace(),
+                    }
                     if let Some(k) = self.config.keepalive {
                         core.set_timer(Timer::Keepalive, Some(now + k));
                     }
                 }
                 Ok(())
+            }
+            Timer::Deadline if self.ping.is_some() && !core.close_sent() => {
+                self.state = State::Done;
+                Err(core.fail(
+                    StreamError::new(Condition::ConnectionTimeout).with_text("no answer to ping"),
+                ))
             }
             Timer::Deadline => {
                 self.state = State::Done;
