@@ -562,7 +562,7 @@ impl Role for Client {
                             let ping = Element::new("iq", ns::CLIENT)
                                 .with_attr("type", "get")
                                 .with_attr("id", &id)
-                                .with_attr("to", &self.config.jid.domain().to_string())
+                                .with_attr("to", self.config.jid.domain().as_ref())
                                 .with_child(Element::new("ping", "urn:xmpp:ping"));
                             core.send(&ping).expect("valid element");
                             core.set_timer(Timer::Deadline, Some(now + timeout));
