@@ -6,9 +6,9 @@
 #[path = "common/prosody.rs"]
 mod prosody;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Lines};
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::time::Duration;
 
 use prosody::{DOMAIN, Options, Prosody};
@@ -138,14 +138,10 @@ fn wrong_password_names_the_sasl_condition() {
     );
 }
 
-#[test]
-fn message_from_one_account_to_another() {
-    let Some(p) = Prosody::start(Options::default()) else {
-        return;
-    };
-    p.register("juliet", "balcony-pw");
-    p.register("romeo", "orchard-pw");
-    let mut romeo = client(&p, p.c2s, "romeo", "orchard-pw", &["--receive", "1"])
+/// Starts Romeo waiting for one message; returns once he is online, with
+/// the rest of his output.
+fn romeo_receiving(p: &Prosody) -> (Child, Lines<BufReader<ChildStdout>>) {
+    let mut romeo = client(p, p.c2s, "romeo", "orchard-pw", &["--receive", "1"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -161,30 +157,36 @@ fn message_from_one_account_to_another() {
         first.starts_with(&format!("online as romeo@{DOMAIN}/")),
         "{first}"
     );
-    // Romeo is online and has sent presence; give Prosody a moment to
-    // process it before Juliet's message arrives.
+    // Romeo has sent presence; give Prosody a moment to process it before
+    // a message arrives.
     std::thread::sleep(Duration::from_millis(300));
+    (romeo, lines)
+}
+
+#[test]
+fn message_from_one_account_to_another() {
+    let Some(p) = Prosody::start(Options::default()) else {
+        return;
+    };
+    p.register("juliet", "balcony-pw");
+    p.register("romeo", "orchard-pw");
+    let (mut romeo, mut lines) = romeo_receiving(&p);
+    let text = "Wherefore art thou, Romeo? ☺ <&>";
     let o = run(client(
         &p,
         p.c2s,
         "juliet",
         "balcony-pw",
-        &[
-            "--to",
-            &format!("romeo@{DOMAIN}"),
-            "--message",
-            "Wherefore art thou, Romeo? ☺ <&>",
-        ],
+        &["--to", &format!("romeo@{DOMAIN}"), "--message", text],
     ));
     assert!(o.status.success(), "{}", stdout(&o));
     let line = lines.next().unwrap().unwrap();
     assert!(
         line.starts_with(&format!("message from juliet@{DOMAIN}/"))
-            && line.ends_with(": Wherefore art thou, Romeo? ☺ <&>"),
+            && line.ends_with(&format!(": {text}")),
         "{line}"
     );
-    let status = romeo.wait().unwrap();
-    assert!(status.success());
+    assert!(romeo.wait().unwrap().success());
 }
 
 #[test]
@@ -194,36 +196,20 @@ fn tokio_example_sends_a_message() {
     };
     p.register("juliet", "balcony-pw");
     p.register("romeo", "orchard-pw");
-    let mut romeo = client(&p, p.c2s, "romeo", "orchard-pw", &["--receive", "1"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = romeo.id();
-    std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_secs(30));
-        let _ = Command::new("kill").arg(pid.to_string()).status();
-    });
-    let mut lines = BufReader::new(romeo.stdout.take().unwrap()).lines();
-    assert!(
-        lines
-            .next()
-            .unwrap()
-            .unwrap()
-            .starts_with("online as romeo@")
-    );
-    std::thread::sleep(Duration::from_millis(300));
+    let (mut romeo, mut lines) = romeo_receiving(&p);
+    let args = [
+        "--to",
+        &format!("romeo@{DOMAIN}"),
+        "--message",
+        "from tokio",
+    ];
     let o = run(example_command(
         "tokio_client",
         &p,
         p.c2s,
         "juliet",
         "balcony-pw",
-        &[
-            "--to",
-            &format!("romeo@{DOMAIN}"),
-            "--message",
-            "from tokio",
-        ],
+        &args,
     ));
     assert!(o.status.success(), "{}", stdout(&o));
     assert!(stdout(&o).starts_with(&format!("online as juliet@{DOMAIN}/")));

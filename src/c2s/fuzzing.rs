@@ -13,7 +13,8 @@ use crate::random::SeededRandom;
 use crate::sasl::{
     ChannelBinding, ChannelBindingType, Credentials, ScramCredentials, ScramHash, TlsInfo,
 };
-use crate::stream::{Event, Request};
+use crate::stream::connection::Role;
+use crate::stream::{Connection, Error, Event, Request};
 
 /// The account both machines use.
 pub const USER: &str = "juliet";
@@ -116,21 +117,19 @@ fn check_output(out: &[u8], closed_before: &mut bool) {
     }
 }
 
-/// Feeds `data` (after its chunk-size byte) to a [`ServerStream`] as
-/// client bytes.
-pub fn server(data: &[u8]) -> Outcome {
-    let now = Instant::now();
-    let mut s = ServerStream::new(
-        server_config(),
-        None,
-        Box::new(SeededRandom::new(SERVER_SEED)),
-        now,
-    );
+/// Feeds the reads to `conn`, lets `host` answer each event, and checks
+/// the invariants after every call.
+fn drive<R: Role>(
+    conn: &mut Connection<R>,
+    reads: Vec<&[u8]>,
+    now: Instant,
+    mut host: impl FnMut(&mut Connection<R>, Event) -> Result<(), Error>,
+) -> Outcome {
     let mut outcome = Outcome::default();
     let mut closed = false;
-    let mut error = None;
-    for chunk in reads(data, STARTTLS) {
-        let r = s.handle_input(chunk, now);
+    let mut error: Option<Error> = None;
+    for chunk in reads {
+        let r = conn.handle_input(chunk, now);
         if let (Err(e), Some(prev)) = (&r, &error) {
             assert_eq!(e, prev, "error not sticky");
         }
@@ -139,24 +138,10 @@ pub fn server(data: &[u8]) -> Outcome {
         }
         loop {
             let mut out = Vec::new();
-            s.poll_transmit(&mut out);
+            conn.poll_transmit(&mut out);
             check_output(&out, &mut closed);
-            let Some(ev) = s.poll_event() else { break };
+            let Some(ev) = conn.poll_event() else { break };
             let r = match ev {
-                Event::StartTls => s.tls_established(tls_info(), now),
-                Event::Request(Request::Credentials(req)) => {
-                    let known = req.authcid() == Some(USER);
-                    let hash = req.scram_hash().unwrap_or(ScramHash::Sha256);
-                    s.provide_credentials(known.then(|| Credentials::Scram(record(hash))), now)
-                }
-                Event::Request(Request::Bind { requested, .. }) => {
-                    let decision = match requested.as_deref() {
-                        Some("taken") => BindDecision::Conflict,
-                        Some(r) => BindDecision::Accept(r.to_owned()),
-                        None => BindDecision::Accept("generated".into()),
-                    };
-                    s.bind(decision, now)
-                }
                 Event::Online { .. } => {
                     outcome.online = true;
                     Ok(())
@@ -169,20 +154,49 @@ pub fn server(data: &[u8]) -> Outcome {
                     outcome.closed = true;
                     Ok(())
                 }
-                _ => Ok(()),
+                ev => host(conn, ev),
             };
             if let Err(e) = r {
                 error.get_or_insert(e);
             }
         }
     }
-    let _ = s.handle_timeout(now + Duration::from_secs(3600));
-    let _ = s.handle_eof(now);
-    outcome.closed |= s.is_closed();
+    let _ = conn.handle_timeout(now + Duration::from_secs(3600));
+    let _ = conn.handle_eof(now);
+    outcome.closed |= conn.is_closed();
     outcome
 }
 
-/// Feeds `data` (after its chunk-size byte) to a [`ClientStream`] as
+/// Feeds `data` (after its read-size byte) to a [`ServerStream`] as
+/// client bytes.
+pub fn server(data: &[u8]) -> Outcome {
+    let now = Instant::now();
+    let mut s = ServerStream::new(
+        server_config(),
+        None,
+        Box::new(SeededRandom::new(SERVER_SEED)),
+        now,
+    );
+    drive(&mut s, reads(data, STARTTLS), now, |s, ev| match ev {
+        Event::StartTls => s.tls_established(tls_info(), now),
+        Event::Request(Request::Credentials(req)) => {
+            let known = req.authcid() == Some(USER);
+            let hash = req.scram_hash().unwrap_or(ScramHash::Sha256);
+            s.provide_credentials(known.then(|| Credentials::Scram(record(hash))), now)
+        }
+        Event::Request(Request::Bind { requested, .. }) => {
+            let decision = match requested.as_deref() {
+                Some("taken") => BindDecision::Conflict,
+                Some(r) => BindDecision::Accept(r.to_owned()),
+                None => BindDecision::Accept("generated".into()),
+            };
+            s.bind(decision, now)
+        }
+        _ => Ok(()),
+    })
+}
+
+/// Feeds `data` (after its read-size byte) to a [`ClientStream`] as
 /// server bytes.
 pub fn client(data: &[u8]) -> Outcome {
     let now = Instant::now();
@@ -192,37 +206,8 @@ pub fn client(data: &[u8]) -> Outcome {
         Box::new(SeededRandom::new(CLIENT_SEED)),
         now,
     );
-    let mut outcome = Outcome::default();
-    let mut closed = false;
-    let mut error = None;
-    for chunk in reads(data, PROCEED) {
-        let r = c.handle_input(chunk, now);
-        if let (Err(e), Some(prev)) = (&r, &error) {
-            assert_eq!(e, prev, "error not sticky");
-        }
-        if let Err(e) = r {
-            error.get_or_insert(e);
-        }
-        loop {
-            let mut out = Vec::new();
-            c.poll_transmit(&mut out);
-            check_output(&out, &mut closed);
-            let Some(ev) = c.poll_event() else { break };
-            match ev {
-                Event::StartTls => {
-                    if let Err(e) = c.tls_established(tls_info(), now) {
-                        error.get_or_insert(e);
-                    }
-                }
-                Event::Online { .. } => outcome.online = true,
-                Event::Stanza(_) => outcome.stanzas += 1,
-                Event::Closed(_) => outcome.closed = true,
-                _ => {}
-            }
-        }
-    }
-    let _ = c.handle_timeout(now + Duration::from_secs(3600));
-    let _ = c.handle_eof(now);
-    outcome.closed |= c.is_closed();
-    outcome
+    drive(&mut c, reads(data, PROCEED), now, |c, ev| match ev {
+        Event::StartTls => c.tls_established(tls_info(), now),
+        _ => Ok(()),
+    })
 }
