@@ -590,19 +590,14 @@ impl Role for Client {
         }
     }
 
-    fn on_send(&mut self, core: &mut Core, stanza: Element) -> Result<Element, SendError> {
+    fn on_send(&mut self, _core: &mut Core, stanza: Element) -> Result<Element, SendError> {
         if !matches!(self.state, State::Online) {
             return Err(SendError::NotOnline);
         }
-        if let Some(max) = self.max_send {
-            let n = core.measure(&stanza)?;
-            if n > max {
-                return Err(SendError::TooLarge {
-                    size: n,
-                    limit: max,
-                });
-            }
-        }
         Ok(stanza)
+    }
+
+    fn send_limit(&self) -> Option<usize> {
+        self.max_send
     }
 }

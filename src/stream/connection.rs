@@ -161,6 +161,10 @@ pub trait Role: sealed::Sealed + Sized + std::fmt::Debug {
     /// The host wants to send `stanza`; returns it (possibly amended) or
     /// refuses.
     fn on_send(&mut self, core: &mut Core, stanza: Element) -> Result<Element, SendError>;
+    /// The largest element the peer accepts (XEP-0478), if it said.
+    fn send_limit(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// Why [`Connection::send`] refused a stanza.
@@ -251,13 +255,6 @@ impl Core {
     /// Writes a whitespace keepalive (RFC 6120 §4.6.1).
     pub(crate) fn send_whitespace(&mut self) {
         self.out.push(b' ');
-    }
-
-    /// How many bytes `el` takes on the wire.
-    pub(crate) fn measure(&self, el: &Element) -> Result<usize, crate::xml::WriteError> {
-        let mut buf = Vec::new();
-        self.writer.write(el, &mut buf)?;
-        Ok(buf.len())
     }
 
     /// Writes our closing tag (once).
@@ -503,7 +500,16 @@ impl<R: Role> Connection<R> {
             return Err(SendError::Closed);
         }
         let stanza = self.role.on_send(&mut self.core, stanza)?;
+        let before = self.core.out.len();
         self.core.send(&stanza)?;
+        // Measured as written, so the stanza is serialized once.
+        let size = self.core.out.len() - before;
+        if let Some(limit) = self.role.send_limit()
+            && size > limit
+        {
+            self.core.out.truncate(before);
+            return Err(SendError::TooLarge { size, limit });
+        }
         Ok(())
     }
 
