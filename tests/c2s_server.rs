@@ -134,6 +134,7 @@ fn features_per_stage() {
     let mut t = Scripted::new(server_config());
     t.feed(HEADER).unwrap();
     let out = t.take_out();
+    assert!(out.contains(" xml:lang='en'>"), "RFC 6120 §4.7.4: {out}");
     assert!(
         out.contains("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls>"),
         "{out}"

@@ -53,6 +53,9 @@ pub struct ServerConfig {
     /// is not a stanza ends the stream with `unsupported-stanza-type`
     /// (RFC 6120 §4.8.4).
     pub extension_namespaces: Vec<String>,
+    /// The language of the human-readable text the server generates,
+    /// announced as `xml:lang` of its stream (RFC 6120 §4.7.4).
+    pub lang: String,
 }
 
 impl ServerConfig {
@@ -68,6 +71,7 @@ impl ServerConfig {
             negotiation_timeout: Duration::from_secs(60),
             max_auth_failures: 3,
             extension_namespaces: Vec::new(),
+            lang: "en".to_owned(),
         }
     }
 }
@@ -465,6 +469,9 @@ impl Role for Server {
         ours.to = header.from.clone();
         ours.id = Some(id.iter().map(|b| format!("{b:02x}")).collect());
         ours.version = StreamHeader::response_version(header.version, Version::V1_0);
+        // RFC 6120 §4.7.4: the response MUST carry xml:lang; the texts
+        // this server generates are in its configured language.
+        ours.lang = Some(self.config.lang.clone());
         core.send_header(&ours);
         if header.content_ns != ns::CLIENT {
             return Err(core.fail(StreamError::new(Condition::InvalidNamespace)));
