@@ -419,16 +419,12 @@ impl<R: Role> Connection<R> {
                         // The peer failed the stream (RFC 6120 §4.9.1.1):
                         // close ours too.
                         self.core.send_close();
-                        let e = match se.condition {
-                            Condition::SeeOtherHost => {
-                                if let Some(host) = se.other_host.clone() {
-                                    self.core.emit(Event::SeeOtherHost { host });
-                                }
-                                Error::Remote(se)
-                            }
-                            _ => Error::Remote(se),
-                        };
-                        return Err(self.core.finish(Some(e)));
+                        if se.condition == Condition::SeeOtherHost
+                            && let Some(host) = se.other_host.clone()
+                        {
+                            self.core.emit(Event::SeeOtherHost { host });
+                        }
+                        return Err(self.core.finish(Some(Error::Remote(se))));
                     }
                     self.role.on_element(&mut self.core, el, now)
                 }
