@@ -349,35 +349,45 @@ impl Element {
     /// the root's last child.
     fn push_subtree(&mut self, src: ElementRef<'_>) {
         self.checked = self.checked && src.el.checked;
+        let tree = src.el;
         let from = src.idx as usize;
-        let to = src.el.nodes[from].end as usize;
+        let to = tree.nodes[from].end as usize;
         let node_base = self.nodes.len() as u32;
         let attr_base = self.attrs.len() as u32;
-        let src_attr_base = src.el.nodes[from].attr_start;
-        // Namespaces are per tree: map the source's indexes to ours.
-        let mut ns_map: Vec<u32> = Vec::with_capacity(src.el.nss.len());
-        for s in &src.el.nss {
-            let ns = src.el.str(*s).to_owned();
-            ns_map.push(self.intern_ns(&ns));
+        let src_attr_base = tree.nodes[from].attr_start;
+        // A whole tree is copied in one block with its spans shifted; a
+        // part of one string by string, so that a small child of a large
+        // stanza does not drag the stanza's text along.
+        let whole = from == 0;
+        let buf_base = self.buf.len() as u32;
+        if whole {
+            self.buf.push_str(&tree.buf);
         }
-        let map_ns = |ns: u32| -> u32 {
-            if ns == NO_NS || ns == TEXT {
-                ns
+        let copy = |this: &mut Element, span: Span| -> Span {
+            if whole {
+                Span {
+                    start: span.start + buf_base,
+                    len: span.len,
+                }
             } else {
-                ns_map[ns as usize]
+                this.push_str(tree.str(span))
             }
         };
-        // Copy the source text in one block and shift the spans.
-        let lo = src.el.buf.len();
-        let buf_base = self.buf.len() as u32;
-        self.buf.reserve(lo);
-        self.buf.push_str(&src.el.buf);
+        // Namespaces are per tree: map the source's indexes to ours, as
+        // they are met.
+        let mut ns_map: Vec<Option<u32>> = vec![None; tree.nss.len()];
+        let mut map_ns = |this: &mut Element, ns: u32| -> u32 {
+            if ns == NO_NS || ns == TEXT {
+                return ns;
+            }
+            *ns_map[ns as usize].get_or_insert_with(|| this.intern_ns(tree.ns_str(ns)))
+        };
         self.nodes.reserve(to - from);
         let mut max_attr = src_attr_base;
-        for n in &src.el.nodes[from..to] {
+        for n in &tree.nodes[from..to] {
             let mut n = *n;
-            n.name.start += buf_base;
-            n.ns = map_ns(n.ns);
+            n.name = copy(self, n.name);
+            n.ns = map_ns(self, n.ns);
             if n.ns != TEXT {
                 max_attr = max_attr.max(n.attr_end);
                 n.attr_start = n.attr_start - src_attr_base + attr_base;
@@ -386,12 +396,12 @@ impl Element {
             n.end = n.end - from as u32 + node_base;
             self.nodes.push(n);
         }
-        for a in &src.el.attrs[src_attr_base as usize..max_attr as usize] {
+        for a in &tree.attrs[src_attr_base as usize..max_attr as usize] {
             let mut a = *a;
-            a.name.start += buf_base;
-            a.prefix.start += buf_base;
-            a.value.start += buf_base;
-            a.ns = map_ns(a.ns);
+            a.name = copy(self, a.name);
+            a.prefix = copy(self, a.prefix);
+            a.value = copy(self, a.value);
+            a.ns = map_ns(self, a.ns);
             self.attrs.push(a);
         }
         self.nodes[0].end = self.nodes.len() as u32;
@@ -569,9 +579,8 @@ impl<'a> ElementRef<'a> {
             nss: Vec::new(),
             checked: self.el.checked,
         };
+        // Appended to an empty tree, the subtree becomes its root.
         out.push_subtree(*self);
-        // push_subtree appended the subtree as if under a root; here it is
-        // the root itself.
         out
     }
 
@@ -811,6 +820,32 @@ mod tests {
         );
         assert_eq!(sample(), sample());
         assert_ne!(sample(), sample().with_text("!"));
+    }
+
+    #[test]
+    fn a_small_child_is_copied_without_the_rest() {
+        let big = Element::new("iq", "jabber:client")
+            .with_child(
+                Element::new("query", "urn:q")
+                    .with_attr("n", "1")
+                    .with_child(Element::new("item", "urn:q")),
+            )
+            .with_child(Element::new("blob", "urn:b").with_text(&"x".repeat(100_000)));
+        let query = big.get_child("query", "urn:q").unwrap().to_owned();
+        assert!(query.buf.len() < 64, "{} bytes", query.buf.len());
+        assert_eq!(
+            query,
+            Element::new("query", "urn:q")
+                .with_attr("n", "1")
+                .with_child(Element::new("item", "urn:q"))
+        );
+        let mut reply = Element::new("iq", "jabber:client");
+        reply.push_child_ref(big.get_child("query", "urn:q").unwrap());
+        assert!(reply.buf.len() < 128);
+        assert_eq!(
+            reply.get_child("query", "urn:q").unwrap().attr("n"),
+            Some("1")
+        );
     }
 
     #[test]
