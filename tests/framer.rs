@@ -733,3 +733,19 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_self_closing_header_opens_and_closes_the_stream() {
+    let data =
+        b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'/>";
+    for cut in 0..=data.len() {
+        let (events, err) = run_cuts(data, &[cut], Limits::default());
+        assert_eq!(err, None);
+        assert_eq!(events.len(), 2, "cut {cut}");
+        assert!(matches!(events[0], FrameEvent::StreamOpen(_)));
+        assert_eq!(events[1], FrameEvent::StreamClose);
+    }
+    let mut more = data.to_vec();
+    more.extend_from_slice(b"<a/>");
+    assert_eq!(run(&more).1, Some(Error::DataAfterClose));
+}

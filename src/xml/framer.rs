@@ -172,6 +172,9 @@ pub struct Framer {
     /// The header's qualified name, which `</...>` must repeat.
     stream_qname: String,
     in_whitespace: bool,
+    /// A self-closing stream header owes a `StreamClose` after its
+    /// `StreamOpen`.
+    close_pending: bool,
     item_bytes: usize,
     error: Option<Error>,
     consumed: u64,
@@ -190,6 +193,7 @@ impl Framer {
             scope: Scope::default(),
             stream_qname: String::new(),
             in_whitespace: false,
+            close_pending: false,
             item_bytes: 0,
             error: None,
             consumed: 0,
@@ -217,6 +221,7 @@ impl Framer {
         self.scope = Scope::default();
         self.stream_qname.clear();
         self.in_whitespace = false;
+        self.close_pending = false;
     }
 
     /// The namespaces the peer's stream header declared (empty before it).
@@ -297,6 +302,10 @@ impl Framer {
     }
 
     fn step(&mut self, input: &mut &[u8]) -> Result<Option<FrameEvent>, Error> {
+        if self.close_pending {
+            self.close_pending = false;
+            return Ok(Some(FrameEvent::StreamClose));
+        }
         loop {
             if input.is_empty() {
                 return Ok(None);
@@ -405,6 +414,7 @@ impl Framer {
                 let open = self.open_stream(item, declaration)?;
                 let empty = item.ends_with(b"/>");
                 self.phase = if empty { Phase::Closed } else { Phase::Stream };
+                self.close_pending = empty;
                 Ok(Some(FrameEvent::StreamOpen(open)))
             }
             Kind::Element => {
