@@ -11,6 +11,7 @@
 //! * [`stream`]: stream headers and stream errors.
 //! * [`sasl`]: SASL mechanisms, client and server, without XML.
 //! * [`stanza`]: typed message, presence and iq views; stanza errors.
+//! * [`manual`]: design notes, the "why" of the above.
 //! * [`c2s`]: client-to-server streams, both sides, on the shared
 //!   [`stream::Connection`] driving surface.
 //!
@@ -36,6 +37,7 @@
 #![warn(missing_docs)]
 
 pub mod c2s;
+pub mod manual;
 pub mod ns;
 pub mod random;
 pub mod sasl;
