@@ -32,6 +32,48 @@ impl Span {
     }
 }
 
+/// The namespaces of a tree: the first few inline, since a stanza rarely
+/// uses more than four, so that the table costs no allocation.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NsTable {
+    inline: [Span; 4],
+    inline_len: u8,
+    spill: Vec<Span>,
+}
+
+impl NsTable {
+    pub(crate) fn len(&self) -> usize {
+        usize::from(self.inline_len) + self.spill.len()
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> Span {
+        if i < self.inline.len() {
+            self.inline[i]
+        } else {
+            self.spill[i - self.inline.len()]
+        }
+    }
+
+    /// Adds a namespace; returns its index.
+    pub(crate) fn push(&mut self, s: Span) -> u32 {
+        let i = self.len();
+        if i < self.inline.len() {
+            self.inline[i] = s;
+            self.inline_len += 1;
+        } else {
+            self.spill.push(s);
+        }
+        i as u32
+    }
+
+    /// The index of the first namespace for which `f` holds.
+    #[inline]
+    pub(crate) fn position(&self, mut f: impl FnMut(Span) -> bool) -> Option<usize> {
+        (0..self.len()).find(|&i| f(self.get(i)))
+    }
+}
+
 /// An element or a text node.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Node {
@@ -80,7 +122,7 @@ pub struct Element {
     pub(crate) buf: String,
     pub(crate) nodes: Vec<Node>,
     pub(crate) attrs: Vec<Attr>,
-    pub(crate) nss: Vec<Span>,
+    pub(crate) nss: NsTable,
     /// Whether every name and string is known to be writable XML (true
     /// for parsed elements; the writer checks the others).
     pub(crate) checked: bool,
@@ -98,7 +140,7 @@ impl Element {
             buf: String::with_capacity(name.len() + ns.len()),
             nodes: Vec::with_capacity(1),
             attrs: Vec::new(),
-            nss: Vec::new(),
+            nss: NsTable::default(),
             checked: false,
         };
         let name = el.push_str(name);
@@ -305,7 +347,7 @@ impl Element {
             buf: String::with_capacity(self.buf.len()),
             nodes: Vec::with_capacity(self.nodes.len()),
             attrs: Vec::new(),
-            nss: Vec::new(),
+            nss: NsTable::default(),
             checked: self.checked,
         };
         // Rebuild the root and the surviving subtrees: removal is rare
@@ -417,7 +459,7 @@ impl Element {
         if ns == NO_NS || ns == TEXT {
             ""
         } else {
-            self.str(self.nss[ns as usize])
+            self.str(self.nss.get(ns as usize))
         }
     }
 
@@ -432,12 +474,11 @@ impl Element {
         if ns.is_empty() {
             return NO_NS;
         }
-        if let Some(i) = self.nss.iter().position(|s| &self.buf[s.range()] == ns) {
+        if let Some(i) = self.nss.position(|s| &self.buf[s.range()] == ns) {
             return i as u32;
         }
         let s = self.push_str(ns);
-        self.nss.push(s);
-        (self.nss.len() - 1) as u32
+        self.nss.push(s)
     }
 }
 
@@ -576,7 +617,7 @@ impl<'a> ElementRef<'a> {
             buf: String::new(),
             nodes: Vec::new(),
             attrs: Vec::new(),
-            nss: Vec::new(),
+            nss: NsTable::default(),
             checked: self.el.checked,
         };
         // Appended to an empty tree, the subtree becomes its root.

@@ -203,7 +203,7 @@ impl<'a> Parser<'a> {
             buf,
             nodes: Vec::with_capacity(hints.elements * 2 + 1),
             attrs: Vec::with_capacity(hints.attributes),
-            nss: Vec::with_capacity(4),
+            nss: Default::default(),
             checked: true,
         };
         Ok(Parser {
@@ -545,11 +545,10 @@ impl<'a> Parser<'a> {
     fn intern_span(&mut self, value: Span) -> u32 {
         let el = &mut self.el;
         let uri = &el.buf[value.range()];
-        if let Some(i) = el.nss.iter().position(|s| &el.buf[s.range()] == uri) {
+        if let Some(i) = el.nss.position(|s| &el.buf[s.range()] == uri) {
             return i as u32;
         }
-        el.nss.push(value);
-        (el.nss.len() - 1) as u32
+        el.nss.push(value)
     }
 
     /// The namespace index for `prefix` (`None`: the default namespace).
