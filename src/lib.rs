@@ -11,9 +11,10 @@
 //! * [`stream`]: stream headers and stream errors.
 //! * [`sasl`]: SASL mechanisms, client and server, without XML.
 //! * [`stanza`]: typed message, presence and iq views; stanza errors.
-//! * [`manual`]: design notes, the "why" of the above.
 //! * [`c2s`]: client-to-server streams, both sides, on the shared
 //!   [`stream::Connection`] driving surface.
+//!
+//! [`manual`] holds the design notes: the "why" of the above.
 //!
 //! ```
 //! use xmpp_proto::xml::{FrameEvent, Framer, Limits};
