@@ -258,3 +258,34 @@ fn unknown_first_level_elements_after_binding() {
         matches!(p.client_error, Some(Error::Remote(ref e)) if e.condition == Condition::UnsupportedStanzaType)
     );
 }
+
+#[test]
+fn an_authzid_for_another_account_is_refused() {
+    let mut c = client_config();
+    c.sasl.preference = vec![Mechanism::ScramSha256Plus];
+    let mut p = Pair::new(c, server_config());
+    p.run();
+    assert!(p.client_online().is_some());
+    // The same exchange asking to act as someone else.
+    for authzid in ["admin@example.com", "juliet@other.example"] {
+        let mut c = client_config();
+        c.authzid = Some(authzid.into());
+        let mut p = Pair::new(c, server_config());
+        p.run();
+        assert_eq!(
+            p.client_error,
+            Some(Error::AuthenticationFailed {
+                condition: sasl::Condition::InvalidAuthzid,
+                text: None
+            }),
+            "{authzid}"
+        );
+        assert!(p.server_online().is_none());
+    }
+    // Naming oneself is fine.
+    let mut c = client_config();
+    c.authzid = Some(format!("{USER}@{DOMAIN}"));
+    let mut p = Pair::new(c, server_config());
+    p.run();
+    assert!(p.client_online().is_some(), "{:?}", p.client_error);
+}

@@ -38,6 +38,9 @@ pub struct ClientConfig {
     pub password: Option<String>,
     /// A resource to ask for; the server assigns one if `None`.
     pub resource: Option<String>,
+    /// An authorization identity to act as, if not the account itself
+    /// (RFC 6120 §6.3.8); servers refuse what they do not allow.
+    pub authzid: Option<String>,
     /// TLS handling.
     pub tls: TlsPolicy,
     /// SASL mechanism preferences and limits.
@@ -64,6 +67,7 @@ impl ClientConfig {
             jid,
             password: Some(password.to_owned()),
             resource: None,
+            authzid: None,
             tls: TlsPolicy::Required,
             sasl: sasl::ClientConfig::default(),
             limits: Limits::default(),
@@ -282,6 +286,9 @@ impl Client {
             };
             if let Some(cache) = self.cache.take() {
                 creds = creds.with_cache(cache);
+            }
+            if let Some(z) = &self.config.authzid {
+                creds = creds.with_authzid(z.clone());
             }
             let mut client = match sasl::Client::new(
                 &selection,

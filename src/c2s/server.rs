@@ -365,11 +365,7 @@ impl Server {
                 Ok(())
             }
             Ok(sasl::ServerOutput::Success(auth)) => {
-                let local = auth
-                    .authzid
-                    .clone()
-                    .or_else(|| auth.authcid.clone().map(|c| format!("{c}@{}", self.domain)));
-                let Some(user) = local.filter(|u| jid::BareJid::new(u).is_ok()) else {
+                let Some(user) = self.authorize(&auth) else {
                     return self.sasl_failure(core, sasl::Condition::InvalidAuthzid);
                 };
                 let s = match &auth.additional_data {
@@ -390,6 +386,29 @@ impl Server {
             }
             Err(e) => self.sasl_failure(core, e.condition()),
         }
+    }
+
+    /// The identity a successful exchange may act as (RFC 4422 §3.4.1,
+    /// RFC 6120 §6.4.6): the authenticated user; an authorization identity
+    /// only if it names that same account (acting for someone else would
+    /// need a policy this server does not have). With no authentication
+    /// identity (EXTERNAL), the authorization identity the host verified.
+    fn authorize(&self, auth: &sasl::Authenticated) -> Option<String> {
+        let authzid = match &auth.authzid {
+            Some(z) => Some(jid::BareJid::new(z).ok()?),
+            None => None,
+        };
+        let user = match &auth.authcid {
+            Some(c) => {
+                let user = jid::BareJid::new(&format!("{c}@{}", self.domain)).ok()?;
+                if authzid.is_some_and(|z| z != user) {
+                    return None;
+                }
+                user
+            }
+            None => authzid?,
+        };
+        Some(user.to_string())
     }
 
     fn on_auth(&mut self, core: &mut Core, el: &Element) -> Result<(), Error> {
