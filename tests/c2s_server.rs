@@ -306,3 +306,57 @@ fn negotiation_timeout_and_host_initiated_errors() {
          </see-other-host></stream:error></stream:stream>"
     );
 }
+
+#[test]
+fn external_with_the_identity_from_the_certificate() {
+    let mut c = server_config();
+    c.sasl.mechanisms = vec![xmpp_proto::sasl::Mechanism::External];
+    let now = Instant::now();
+    // Direct TLS: the host's handshake saw a client certificate.
+    let mut t = Scripted {
+        s: ServerStream::new(c, Some(tls_info()), Box::new(SeededRandom::new(5)), now),
+        now,
+        out: String::new(),
+        events: Vec::new(),
+    };
+    t.feed(HEADER).unwrap();
+    assert!(t.take_out().contains("<mechanism>EXTERNAL</mechanism>"));
+    // No authzid: "use the identity of the certificate" (XEP-0178 §3).
+    t.feed("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>=</auth>")
+        .unwrap();
+    let req = t.events.iter().find_map(|e| match e {
+        Event::Request(Request::Credentials(r)) => Some(r.clone()),
+        _ => None,
+    });
+    assert_eq!(req.expect("asked").authzid(), None);
+    t.s.provide_credentials(
+        Some(xmpp_proto::sasl::Credentials::VerifiedAs(
+            "juliet@example.com".into(),
+        )),
+        t.now,
+    )
+    .unwrap();
+    t.drain();
+    assert_eq!(
+        t.take_out(),
+        "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"
+    );
+    assert_eq!(t.s.authenticated_jid(), Some("juliet@example.com"));
+    // Without an identity and without an authzid there is nobody to be.
+    let mut c = server_config();
+    c.sasl.mechanisms = vec![xmpp_proto::sasl::Mechanism::External];
+    let mut t = Scripted {
+        s: ServerStream::new(c, Some(tls_info()), Box::new(SeededRandom::new(5)), now),
+        now,
+        out: String::new(),
+        events: Vec::new(),
+    };
+    t.feed(HEADER).unwrap();
+    t.take_out();
+    t.feed("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>=</auth>")
+        .unwrap();
+    t.s.provide_credentials(Some(xmpp_proto::sasl::Credentials::Verified), t.now)
+        .unwrap();
+    t.drain();
+    assert!(t.take_out().contains("<invalid-authzid/>"));
+}

@@ -391,8 +391,9 @@ impl Server {
     /// The identity a successful exchange may act as (RFC 4422 §3.4.1,
     /// RFC 6120 §6.4.6): the authenticated user; an authorization identity
     /// only if it names that same account (acting for someone else would
-    /// need a policy this server does not have). With no authentication
-    /// identity (EXTERNAL), the authorization identity the host verified.
+    /// need a policy this server does not have). For EXTERNAL the host
+    /// names the identity ([`sasl::Credentials::VerifiedAs`], a JID) or,
+    /// with [`sasl::Credentials::Verified`], vouches for the authzid.
     fn authorize(&self, auth: &sasl::Authenticated) -> Option<String> {
         let authzid = match &auth.authzid {
             Some(z) => Some(jid::BareJid::new(z).ok()?),
@@ -400,7 +401,11 @@ impl Server {
         };
         let user = match &auth.authcid {
             Some(c) => {
-                let user = jid::BareJid::new(&format!("{c}@{}", self.domain)).ok()?;
+                let user = if auth.mechanism == sasl::Mechanism::External {
+                    jid::BareJid::new(c).ok()?
+                } else {
+                    jid::BareJid::new(&format!("{c}@{}", self.domain)).ok()?
+                };
                 if authzid.is_some_and(|z| z != user) {
                     return None;
                 }

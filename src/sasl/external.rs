@@ -91,6 +91,14 @@ impl ExternalServer {
                 channel_binding: None,
                 additional_data: None,
             })),
+            Some(Credentials::VerifiedAs(identity)) => Ok(ServerOutput::Success(Authenticated {
+                mechanism: Mechanism::External,
+                authcid: Some(identity),
+                authzid,
+                trace: None,
+                channel_binding: None,
+                additional_data: None,
+            })),
             Some(_) => Err(Error::CredentialsMismatch),
             None => Err(Error::AuthenticationFailed),
         }

@@ -167,6 +167,8 @@ impl PlainServer {
             }
             Some(Credentials::Verified) => true,
             Some(Credentials::Scram(rec)) => rec.verify_password(&m.password)?,
+            // An identity from the lower layer is EXTERNAL's answer.
+            Some(Credentials::VerifiedAs(_)) => return Err(Error::CredentialsMismatch),
         };
         if !ok {
             return Err(Error::AuthenticationFailed);

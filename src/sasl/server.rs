@@ -247,6 +247,11 @@ pub enum Credentials {
     /// [`CredentialsRequest::password`]; for EXTERNAL, the identity
     /// established by TLS and the requested authzid. Not valid for SCRAM.
     Verified,
+    /// For EXTERNAL: the host has established this identity from the
+    /// lower layer (the JID in a TLS client certificate, XEP-0178 §3) and
+    /// checked that the requested authzid, if any, may be used by it. It
+    /// becomes [`Authenticated::authcid`].
+    VerifiedAs(String),
 }
 
 /// A successful exchange.
