@@ -623,7 +623,12 @@ fn scan_item(
                     }
                 }
             }
-            Lex::StartTag => match memchr::memchr3(b'>', b'\'', b'"', &data[pos..]) {
+            // Between quotes lie only a space and a name: a plain loop beats
+            // a vector search over such short distances.
+            Lex::StartTag => match data[pos..]
+                .iter()
+                .position(|&b| matches!(b, b'>' | b'\'' | b'"'))
+            {
                 None => {
                     pos = len;
                     break None;
