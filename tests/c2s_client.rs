@@ -342,3 +342,24 @@ fn ping_keepalive_detects_a_dead_server() {
         "{r:?}"
     );
 }
+
+#[test]
+fn a_resource_xml_cannot_carry_fails_negotiation_instead_of_panicking() {
+    let mut c = ClientConfig::new("juliet@example.com".parse().unwrap(), "pw");
+    c.tls = TlsPolicy::Direct;
+    c.sasl.preference = vec![Mechanism::Plain];
+    c.resource = Some("bad\u{1}resource".into());
+    let mut t = Scripted::new(c, Some(TlsInfo::tls()));
+    t.feed(SERVER_HEADER).unwrap();
+    t.feed("<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>").unwrap();
+    t.feed("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>")
+        .unwrap();
+    t.feed(SERVER_HEADER).unwrap();
+    let r = t.feed(
+        "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>",
+    );
+    assert!(
+        matches!(r, Err(Error::Negotiation(ref w)) if w.contains("resource")),
+        "{r:?}"
+    );
+}

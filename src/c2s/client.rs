@@ -323,7 +323,14 @@ impl Client {
             .with_attr("type", "set")
             .with_attr("id", &id)
             .with_child(bind);
-        core.send(&iq).expect("valid element");
+        // The resource comes from the host's configuration and may hold
+        // characters XML cannot carry.
+        if let Err(e) = core.send(&iq) {
+            return Err(self.negotiation_failed(
+                core,
+                &format!("the configured resource cannot be sent: {e}"),
+            ));
+        }
         // RFC 6121 Appendix E: only a session that is not optional needs
         // the old establishment step.
         self.state = State::Bind {
