@@ -360,3 +360,16 @@ fn external_with_the_identity_from_the_certificate() {
     t.drain();
     assert!(t.take_out().contains("<invalid-authzid/>"));
 }
+
+#[test]
+fn a_host_error_text_xml_cannot_carry_still_sends_the_condition() {
+    let mut t = Scripted::new(server_config());
+    t.feed(HEADER).unwrap();
+    t.take_out();
+    t.s.fail(StreamError::new(Condition::SystemShutdown).with_text("bye\u{0}"));
+    t.drain();
+    assert_eq!(
+        t.take_out(),
+        "<stream:error><system-shutdown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>"
+    );
+}

@@ -321,7 +321,14 @@ impl Core {
             {
                 self.send_header(&h);
             }
-            let _ = self.writer.write(&err.to_element(), &mut self.out);
+            // Text or an application element the host supplied may not be
+            // writable; the condition alone always is.
+            if self.writer.write(&err.to_element(), &mut self.out).is_err() {
+                let bare = StreamError::new(err.condition).to_element();
+                self.writer
+                    .write(&bare, &mut self.out)
+                    .expect("a defined condition is writable");
+            }
         }
         self.send_close();
         self.finish(Some(Error::Local(err)))
