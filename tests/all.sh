@@ -6,7 +6,7 @@
 # tests talk to (scramp for SCRAM). Safe to run again: what is already
 # there is kept.
 #
-#   bash tests/all.sh
+#   ./tests/all.sh
 #
 # With CI=true, interop tests fail (instead of skipping) when a peer is
 # missing.
