@@ -21,11 +21,11 @@ use std::time::{Duration, Instant};
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
 use xmpp_proto::c2s::{BindDecision, ServerConfig, ServerStream};
-use xmpp_proto::ns;
 use xmpp_proto::random::{OsRandom, Random};
 use xmpp_proto::sasl::{
     ChannelBinding, ChannelBindingType, Credentials, ScramCredentials, ScramHash, TlsInfo,
 };
+use xmpp_proto::stanza::{DefinedCondition, Iq, StanzaError};
 use xmpp_proto::stream::{Event, Request};
 use xmpp_proto::xml::Element;
 
@@ -177,21 +177,14 @@ fn route(shared: &Shared, stanza: Element) -> Option<Element> {
         }
         // Iqs to the server or an account: ping answers, others are not
         // served (RFC 6120 §8.2.3, §10.5.3.1 / XEP-0199).
-        let id = stanza.attr("id").unwrap_or_default();
-        let mut reply = Element::new("iq", ns::CLIENT)
-            .with_attr("id", id)
-            .with_attr("from", &to);
-        if stanza.has_child("ping", "urn:xmpp:ping") {
-            reply.set_attr("type", "result");
+        drop(sessions);
+        return if stanza.has_child("ping", "urn:xmpp:ping") {
+            Iq::try_from(stanza)
+                .ok()
+                .map(|iq| iq.result(None).into_element())
         } else {
-            reply.set_attr("type", "error");
-            reply.push_child(
-                Element::new("error", ns::CLIENT)
-                    .with_attr("type", "cancel")
-                    .with_child(Element::new("service-unavailable", ns::STANZAS)),
-            );
-        }
-        return Some(reply);
+            StanzaError::new(DefinedCondition::ServiceUnavailable).reply_to(&stanza)
+        };
     }
     for t in targets {
         let _ = t.send(stanza.clone());

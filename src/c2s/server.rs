@@ -9,6 +9,7 @@ use super::features::{Features, decode_sasl, encode_sasl};
 use crate::ns;
 use crate::random::Random;
 use crate::sasl::{self, TlsInfo};
+use crate::stanza::{DefinedCondition, StanzaError};
 use crate::stream::connection::{AfterStartTls, Core, Role, SendError, Timer};
 use crate::stream::{
     Condition, Connection, Error, Event, Request, StreamError, StreamHeader, StreamLimits, Version,
@@ -157,9 +158,6 @@ impl Connection<Server> {
         let mut core = Core::new(config.limits_before_auth.clone());
         core.set_timer(Timer::Negotiation, Some(now + config.negotiation_timeout));
         let domain = config.domains.first().cloned().unwrap_or_default();
-        let mut fallback = StreamHeader::new(ns::CLIENT);
-        fallback.from = Some(domain.clone());
-        core.set_fallback_header(fallback);
         let server = Server {
             tls: tls.unwrap_or_else(TlsInfo::plaintext),
             config,
@@ -171,6 +169,7 @@ impl Connection<Server> {
             advertised: None,
             failures: 0,
         };
+        core.set_fallback_header(server.fallback_header());
         Connection { core, role: server }
     }
 
@@ -220,7 +219,7 @@ impl Connection<Server> {
                         Ok(j) => j.to_string(),
                         Err(_) => {
                             self.role
-                                .iq_error(&mut self.core, &id, "modify", "bad-request");
+                                .iq_error(&mut self.core, &id, DefinedCondition::BadRequest);
                             return self.resume(now);
                         }
                     };
@@ -241,12 +240,13 @@ impl Connection<Server> {
                 self.role.state = State::Online;
                 self.core.emit(Event::Online { jid: full });
             }
-            BindDecision::Conflict => self
-                .role
-                .iq_error(&mut self.core, &id, "cancel", "conflict"),
+            BindDecision::Conflict => {
+                self.role
+                    .iq_error(&mut self.core, &id, DefinedCondition::Conflict)
+            }
             BindDecision::NotAllowed => {
                 self.role
-                    .iq_error(&mut self.core, &id, "cancel", "not-allowed")
+                    .iq_error(&mut self.core, &id, DefinedCondition::NotAllowed)
             }
         }
         self.resume(now)
@@ -316,15 +316,12 @@ impl Server {
         self.state = State::Negotiating;
     }
 
-    fn iq_error(&mut self, core: &mut Core, id: &str, kind: &str, condition: &str) {
+    /// Answers the client's iq `id` (a bind request) with an error.
+    fn iq_error(&mut self, core: &mut Core, id: &str, condition: DefinedCondition) {
         let iq = Element::new("iq", ns::CLIENT)
             .with_attr("type", "error")
             .with_attr("id", id)
-            .with_child(
-                Element::new("error", ns::CLIENT)
-                    .with_attr("type", kind)
-                    .with_child(Element::new(condition, ns::STANZAS)),
-            );
+            .with_child(StanzaError::new(condition).to_element(ns::CLIENT));
         let _ = core.send(&iq);
     }
 

@@ -53,15 +53,9 @@ pub struct ServerConfig {
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
-            mechanisms: vec![
-                Mechanism::ScramSha512Plus,
-                Mechanism::ScramSha256Plus,
-                Mechanism::ScramSha1Plus,
-                Mechanism::ScramSha512,
-                Mechanism::ScramSha256,
-                Mechanism::ScramSha1,
-                Mechanism::Plain,
-            ],
+            // The password-based mechanisms, strongest first; EXTERNAL and
+            // ANONYMOUS need a host policy and are opted into.
+            mechanisms: super::mechanism::DEFAULT_PREFERENCE.to_vec(),
             allow_plain_without_tls: false,
             iterations: MIN_ITERATIONS,
             max_message_len: 4096,
