@@ -8,14 +8,11 @@
 
 use std::fs;
 use std::path::PathBuf;
-use std::time::Instant;
+mod common;
 
-use xmpp_proto::c2s::fuzzing::{self, CLIENT_SEED, SERVER_SEED};
-use xmpp_proto::c2s::{BindDecision, ClientStream, ServerStream};
+use common::Pair;
+use xmpp_proto::c2s::fuzzing;
 use xmpp_proto::ns;
-use xmpp_proto::random::SeededRandom;
-use xmpp_proto::sasl::Credentials;
-use xmpp_proto::stream::{Event, Request};
 use xmpp_proto::xml::Element;
 
 fn corpus(target: &str) -> PathBuf {
@@ -24,76 +21,27 @@ fn corpus(target: &str) -> PathBuf {
         .join(target)
 }
 
-/// Runs the fuzz harnesses' client and server against each other and
-/// returns what each received: (client to server, server to client).
+/// Runs the fuzz harnesses' client and server against each other (the
+/// pair uses the same seeds) and returns what each received: (client to
+/// server, server to client).
 fn record_session() -> (Vec<u8>, Vec<u8>) {
-    let now = Instant::now();
-    let mut c = ClientStream::new(
-        fuzzing::client_config(),
-        None,
-        Box::new(SeededRandom::new(CLIENT_SEED)),
-        now,
-    );
-    let mut s = ServerStream::new(
-        fuzzing::server_config(),
-        None,
-        Box::new(SeededRandom::new(SERVER_SEED)),
-        now,
-    );
-    let (mut to_server, mut to_client) = (Vec::new(), Vec::new());
-    let mut sent_message = false;
-    for _ in 0..200 {
-        let mut out = Vec::new();
-        c.poll_transmit(&mut out);
-        to_server.extend_from_slice(&out);
-        let _ = s.handle_input(&out, now);
-        while let Some(ev) = s.poll_event() {
-            match ev {
-                Event::StartTls => s.tls_established(fuzzing::tls_info(), now).unwrap(),
-                Event::Request(Request::Credentials(req)) => {
-                    let hash = req.scram_hash().unwrap();
-                    s.provide_credentials(Some(Credentials::Scram(fuzzing::record(hash))), now)
-                        .unwrap();
-                }
-                Event::Request(Request::Bind { requested, .. }) => s
-                    .bind(BindDecision::Accept(requested.unwrap()), now)
-                    .unwrap(),
-                Event::Online { jid } => {
-                    let m = Element::new("message", ns::CLIENT)
-                        .with_attr("to", &jid)
-                        .with_child(Element::new("body", ns::CLIENT).with_text("echo"));
-                    s.send(m).unwrap();
-                }
-                _ => {}
-            }
-        }
-        let mut out = Vec::new();
-        s.poll_transmit(&mut out);
-        to_client.extend_from_slice(&out);
-        let _ = c.handle_input(&out, now);
-        while let Some(ev) = c.poll_event() {
-            match ev {
-                Event::StartTls => c.tls_established(fuzzing::tls_info(), now).unwrap(),
-                Event::Online { jid } if !sent_message => {
-                    sent_message = true;
-                    let m = Element::new("message", ns::CLIENT)
-                        .with_attr("to", &jid)
-                        .with_child(Element::new("body", ns::CLIENT).with_text("hi"));
-                    c.send(m).unwrap();
-                    c.close(now);
-                }
-                _ => {}
-            }
-        }
-        if c.is_closed() && s.is_closed() {
-            break;
-        }
-    }
+    let mut p = Pair::new(fuzzing::client_config(), fuzzing::server_config());
+    p.run();
+    let me = p.client_online().expect("online");
+    let message = |to: &str, body: &str| {
+        Element::new("message", ns::CLIENT)
+            .with_attr("to", to)
+            .with_child(Element::new("body", ns::CLIENT).with_text(body))
+    };
+    p.server.send(message(&me, "echo")).unwrap();
+    p.client.send(message(&me, "hi")).unwrap();
+    p.client.close(p.now);
+    p.run();
     assert!(
-        c.is_closed() && s.is_closed(),
+        p.client.is_closed() && p.server.is_closed(),
         "the recorded session did not finish"
     );
-    (to_server, to_client)
+    (p.to_server, p.to_client)
 }
 
 fn replay(target: &str, run: fn(&[u8]) -> fuzzing::Outcome) -> usize {

@@ -9,26 +9,14 @@ use std::time::{Duration, Instant};
 
 use xmpp_proto::c2s::{BindDecision, ClientConfig, ClientStream, ServerConfig, ServerStream};
 use xmpp_proto::random::SeededRandom;
-use xmpp_proto::sasl::{
-    ChannelBinding, ChannelBindingType, Credentials, ScramCredentials, ScramHash, TlsInfo,
-};
+use xmpp_proto::sasl::{Credentials, ScramCredentials, ScramHash};
 use xmpp_proto::stream::{Event, Request};
 
-pub const DOMAIN: &str = "example.com";
-pub const USER: &str = "juliet";
-pub const PASSWORD: &str = "r0m30myr0m30";
-
-pub fn tls_info() -> TlsInfo {
-    TlsInfo::tls()
-        .with_binding(ChannelBinding::new(
-            ChannelBindingType::TlsExporter,
-            vec![7u8; 32],
-        ))
-        .with_binding(ChannelBinding::new(
-            ChannelBindingType::TlsServerEndPoint,
-            vec![9u8; 32],
-        ))
-}
+// The same account, records and simulated TLS as the fuzz harnesses, so
+// that recorded sessions and these tests agree.
+pub use xmpp_proto::c2s::fuzzing::{
+    CLIENT_SEED, DOMAIN, PASSWORD, SERVER_SEED, USER, record, tls_info,
+};
 
 pub fn client_config() -> ClientConfig {
     let mut c = ClientConfig::new(format!("{USER}@{DOMAIN}").parse().unwrap(), PASSWORD);
@@ -42,17 +30,8 @@ pub fn server_config() -> ServerConfig {
 
 /// The server host's user database: stored SCRAM records only.
 pub fn users() -> HashMap<String, Vec<ScramCredentials>> {
-    let mut m = HashMap::new();
-    let salt = b"per-user-salt-16";
-    m.insert(
-        USER.to_owned(),
-        vec![
-            ScramCredentials::derive(ScramHash::Sha1, PASSWORD, salt, 4096).unwrap(),
-            ScramCredentials::derive(ScramHash::Sha256, PASSWORD, salt, 4096).unwrap(),
-            ScramCredentials::derive(ScramHash::Sha512, PASSWORD, salt, 4096).unwrap(),
-        ],
-    );
-    m
+    let records = [ScramHash::Sha1, ScramHash::Sha256, ScramHash::Sha512].map(record);
+    HashMap::from([(USER.to_owned(), records.to_vec())])
 }
 
 pub struct Pair {
@@ -78,8 +57,8 @@ impl Pair {
     pub fn new(client: ClientConfig, server: ServerConfig) -> Pair {
         let now = Instant::now();
         Pair {
-            client: ClientStream::new(client, None, Box::new(SeededRandom::new(1)), now),
-            server: ServerStream::new(server, None, Box::new(SeededRandom::new(2)), now),
+            client: ClientStream::new(client, None, Box::new(SeededRandom::new(CLIENT_SEED)), now),
+            server: ServerStream::new(server, None, Box::new(SeededRandom::new(SERVER_SEED)), now),
             now,
             client_events: Vec::new(),
             server_events: Vec::new(),
