@@ -154,6 +154,9 @@ fn summary(data: &[u8], stanzas: usize, only: Option<usize>) {
             bytes as f64 / stanzas as f64
         );
     }
+    if only.is_none() {
+        writer_line(data);
+    }
     if rows.len() == ROWS.len() {
         // Per-round speed-up over the xmpp-rs path, then its median.
         let mut ratios: Vec<f64> = (0..ROUNDS)
@@ -167,6 +170,42 @@ fn summary(data: &[u8], stanzas: usize, only: Option<usize>) {
             ratios[ROUNDS - 1]
         );
     }
+}
+
+/// Writing the same stanzas back into a stream, into one reused buffer.
+fn writer_line(data: &[u8]) {
+    use xmpp_proto::xml::{FrameEvent, Framer, Limits, Scope, Writer};
+    let mut framer = Framer::new(Limits::default());
+    let mut input = data;
+    let mut elements = Vec::new();
+    while let Some(ev) = framer.next_event(&mut input).expect("valid stream") {
+        if let FrameEvent::Element(el) = ev {
+            elements.push(el);
+        }
+    }
+    let writer = Writer::new(
+        Scope::new("jabber:client").with_prefix("stream", "http://etherx.jabber.org/streams"),
+    );
+    let mut out = Vec::with_capacity(data.len());
+    let write_all = |out: &mut Vec<u8>| {
+        out.clear();
+        for el in &elements {
+            writer.write(el, out).expect("writable");
+        }
+        out.len()
+    };
+    write_all(&mut out);
+    let (_, allocs, _) = alloc::count(|| write_all(&mut out));
+    let t = Instant::now();
+    let n = black_box(write_all(&mut out));
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "writer: {} elements back to {:.1} MB of XML at {:.0} MB/s, {:.2} allocations per element",
+        elements.len(),
+        n as f64 / 1e6,
+        n as f64 / 1e6 / secs,
+        allocs as f64 / elements.len() as f64
+    );
 }
 
 fn main() {

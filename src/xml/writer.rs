@@ -61,6 +61,7 @@ pub struct Writer {
     standalone: bool,
 }
 
+#[derive(Clone, Copy, Default)]
 struct OpenTag<'a> {
     end: u32,
     prefix: Option<&'a str>,
@@ -108,12 +109,9 @@ impl Writer {
         let tree = el.el;
         let first = el.idx;
         let last = tree.nodes[first as usize].end;
-        let mut bindings: Vec<(Cow<'_, str>, &str)> = self
-            .scope
-            .prefixes
-            .iter()
-            .map(|(p, n)| (Cow::Borrowed(p.as_str()), n.as_str()))
-            .collect();
+        // Prefixes declared inside this element; the stream's are looked up
+        // in the scope. Usually empty, so writing allocates nothing here.
+        let mut bindings: Vec<(Cow<'_, str>, &str)> = Vec::new();
         // A standalone root must declare its namespace whatever it is:
         // start from a default that no namespace equals (NUL is not an
         // XML character).
@@ -122,7 +120,7 @@ impl Writer {
         } else {
             &self.scope.default_ns
         };
-        let mut stack: Vec<OpenTag<'_>> = Vec::new();
+        let mut stack = TagStack::default();
         let mut generated = 0usize;
         out.reserve(tree.buf.len() + 16 * (last - first) as usize);
         for i in first..last {
@@ -171,7 +169,7 @@ impl Writer {
                     let a_ns = tree.ns_str(a.ns);
                     let p: Cow<'_, str> = if a_ns == ns::XML {
                         Cow::Borrowed("xml")
-                    } else if let Some(p) = prefix_for(&bindings, a_ns) {
+                    } else if let Some(p) = prefix_for(&bindings, &self.scope, a_ns) {
                         Cow::Owned(p.to_owned())
                     } else {
                         // Declare a prefix on this element: the hint it
@@ -181,6 +179,7 @@ impl Writer {
                             is_ncname(p)
                                 && !p.starts_with("xml")
                                 && !bindings.iter().any(|(b, _)| b == p)
+                                && self.scope.resolve(p).is_none()
                         };
                         let p: Cow<'_, str> = if free(hint) {
                             Cow::Borrowed(hint)
@@ -254,15 +253,59 @@ impl Writer {
     }
 }
 
-fn prefix_for<'b>(bindings: &'b [(Cow<'_, str>, &str)], ns: &str) -> Option<&'b str> {
-    // The latest binding of the namespace, unless its prefix was rebound
-    // to something else since.
+/// The prefix bound to `ns`: the latest local binding whose prefix was not
+/// rebound since, else one of the stream's (locally declared prefixes are
+/// always fresh, so they never shadow the stream's).
+fn prefix_for<'b>(
+    bindings: &'b [(Cow<'_, str>, &str)],
+    scope: &'b Scope,
+    ns: &str,
+) -> Option<&'b str> {
     for (k, (p, n)) in bindings.iter().enumerate().rev() {
         if *n == ns && !bindings[k + 1..].iter().any(|(q, _)| q == p) {
             return Some(p.as_ref());
         }
     }
-    None
+    scope
+        .prefixes
+        .iter()
+        .rev()
+        .find(|(_, n)| n == ns)
+        .map(|(p, _)| p.as_str())
+}
+
+/// The open elements while writing: inline up to a depth that covers
+/// real stanzas, so that writing one allocates nothing for it.
+#[derive(Default)]
+struct TagStack<'a> {
+    inline: [OpenTag<'a>; 16],
+    len: usize,
+    spill: Vec<OpenTag<'a>>,
+}
+
+impl<'a> TagStack<'a> {
+    fn push(&mut self, t: OpenTag<'a>) {
+        if self.len < self.inline.len() {
+            self.inline[self.len] = t;
+            self.len += 1;
+        } else {
+            self.spill.push(t);
+        }
+    }
+
+    fn last(&self) -> Option<&OpenTag<'a>> {
+        self.spill
+            .last()
+            .or_else(|| self.len.checked_sub(1).map(|i| &self.inline[i]))
+    }
+
+    fn pop(&mut self) -> Option<OpenTag<'a>> {
+        if let Some(t) = self.spill.pop() {
+            return Some(t);
+        }
+        self.len = self.len.checked_sub(1)?;
+        Some(self.inline[self.len])
+    }
 }
 
 fn close_tag(out: &mut Vec<u8>, prefix: Option<&str>, name: &str) {
@@ -391,6 +434,34 @@ mod tests {
         assert_eq!(
             s,
             "<a xmlns='urn:a' xml:lang='en' xmlns:ns1='urn:b' ns1:b='1' xmlns:ns2='urn:c' ns2:c='2'/>"
+        );
+    }
+
+    #[test]
+    fn deep_trees_and_stream_prefixes() {
+        // Deeper than the inline part of the open-tag stack.
+        let mut el = Element::new("leaf", "urn:d").with_text("x");
+        for i in 0..40 {
+            el = Element::new(&format!("n{i}"), if i % 2 == 0 { "urn:d" } else { "urn:e" })
+                .with_child(el);
+        }
+        let s = Writer::standalone().to_string(&el).unwrap();
+        assert_eq!(s.matches("</n").count(), 40);
+        assert!(s.ends_with("</n39>"));
+        // Stream prefixes are used for elements and attributes alike, and a
+        // generated prefix never takes one of their names.
+        let w = Writer::new(
+            Scope::new(ns::SERVER)
+                .with_prefix("stream", ns::STREAM)
+                .with_prefix("db", ns::DIALBACK),
+        );
+        let el = Element::new("result", ns::DIALBACK)
+            .with_attr_ns("x", ns::DIALBACK, "1")
+            .with_child(Element::new("features", ns::STREAM))
+            .with_child(Element::new("a", "urn:a").with_attr_ns("y", "urn:y", "2"));
+        assert_eq!(
+            w.to_string(&el).unwrap(),
+            "<db:result db:x='1'><stream:features/><a xmlns='urn:a' xmlns:ns1='urn:y' ns1:y='2'/></db:result>"
         );
     }
 
