@@ -209,7 +209,6 @@ pub struct Core {
     /// must fail before the role has answered the peer.
     sent_header: bool,
     fallback_header: Option<StreamHeader>,
-    finished: bool,
     timers: [Option<Instant>; TIMERS],
 }
 
@@ -227,7 +226,6 @@ impl Core {
             sent_close: false,
             sent_header: false,
             fallback_header: None,
-            finished: false,
             timers: [None; TIMERS],
         }
     }
@@ -341,7 +339,6 @@ impl Core {
         }
         let sticky = reason.clone().unwrap_or(Error::Closed);
         self.error = Some(sticky.clone());
-        self.finished = true;
         self.timers = [None; TIMERS];
         self.held = Vec::new();
         self.events.push_back(Event::Closed(reason));
@@ -554,7 +551,8 @@ impl<R: Role> Connection<R> {
 
     /// Whether the connection has ended.
     pub fn is_closed(&self) -> bool {
-        self.core.finished
+        // Every way a connection ends leaves its sticky error.
+        self.core.error.is_some()
     }
 }
 
