@@ -4,8 +4,8 @@
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
-use xmpp_proto::random::SeededRandom;
-use xmpp_proto::sasl::*;
+use xmpp_sansio::random::SeededRandom;
+use xmpp_sansio::sasl::*;
 
 const PASSWORD: &str = "pencil";
 const SALT: &[u8] = b"benchmark-salt16";
@@ -52,7 +52,7 @@ fn server(mechanism: Mechanism) -> Server {
     // client final message was computed for.
     Server::new(
         mechanism.name(),
-        &ServerConfig::default(),
+        &ServerConfig::new(DecoyKey::new([7; DecoyKey::LEN])),
         &TlsInfo::tls(),
         &mut SeededRandom::new(2),
     )

@@ -28,8 +28,8 @@ const CHUNK: usize = 4096;
 const TARGET_BYTES: usize = 24 << 20;
 
 /// This crate: the framer and one `Element` per top-level element.
-fn xmpp_proto(data: &[u8]) -> usize {
-    use xmpp_proto::xml::{FrameEvent, Framer, Limits};
+fn xmpp_sansio(data: &[u8]) -> usize {
+    use xmpp_sansio::xml::{FrameEvent, Framer, Limits};
     let mut framer = Framer::new(Limits::default());
     let mut n = 0;
     for chunk in data.chunks(CHUNK) {
@@ -104,7 +104,7 @@ fn rxml_minidom(data: &[u8]) -> usize {
 type Row = (&'static str, fn(&[u8]) -> usize);
 
 const ROWS: [Row; 3] = [
-    ("xmpp-proto (framer + tree)", xmpp_proto),
+    ("xmpp-sansio (framer + tree)", xmpp_sansio),
     ("quick-xml 0.42 (tokens only)", quick_xml_raw),
     ("rxml 0.14 + minidom 0.19", rxml_minidom),
 ];
@@ -164,7 +164,7 @@ fn summary(data: &[u8], stanzas: usize, only: Option<usize>) {
             .collect();
         ratios.sort_by(f64::total_cmp);
         println!(
-            "xmpp-proto vs rxml + minidom, per round: median {:.1}x (min {:.1}x, max {:.1}x)",
+            "xmpp-sansio vs rxml + minidom, per round: median {:.1}x (min {:.1}x, max {:.1}x)",
             ratios[ROUNDS / 2],
             ratios[0],
             ratios[ROUNDS - 1]
@@ -174,7 +174,7 @@ fn summary(data: &[u8], stanzas: usize, only: Option<usize>) {
 
 /// Writing the same stanzas back into a stream, into one reused buffer.
 fn writer_line(data: &[u8]) {
-    use xmpp_proto::xml::{FrameEvent, Framer, Limits, Scope, Writer};
+    use xmpp_sansio::xml::{FrameEvent, Framer, Limits, Scope, Writer};
     let mut framer = Framer::new(Limits::default());
     let mut input = data;
     let mut elements = Vec::new();

@@ -23,12 +23,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustls::pki_types::ServerName;
-use xmpp_proto::c2s::{ClientConfig, ClientStream, TlsPolicy};
-use xmpp_proto::ns;
-use xmpp_proto::random::OsRandom;
-use xmpp_proto::sasl::{ChannelBinding, ChannelBindingType, Mechanism, TlsInfo};
-use xmpp_proto::stream::Event;
-use xmpp_proto::xml::Element;
+use xmpp_sansio::c2s::{ClientConfig, ClientStream, TlsPolicy};
+use xmpp_sansio::ns;
+use xmpp_sansio::random::OsRandom;
+use xmpp_sansio::sasl::{ChannelBinding, ChannelBindingType, Mechanism, TlsInfo};
+use xmpp_sansio::stream::Event;
+use xmpp_sansio::xml::Element;
 
 struct Args {
     jid: String,

@@ -35,8 +35,8 @@
 use std::io::{self, Read, Write};
 use std::process::ExitCode;
 
-use xmpp_proto::ns;
-use xmpp_proto::xml::{Element, FrameEvent, Framer, Limits, Writer};
+use xmpp_sansio::ns;
+use xmpp_sansio::xml::{Element, FrameEvent, Framer, Limits, Writer};
 
 fn json_str(out: &mut String, s: &str) {
     out.push('"');

@@ -6,11 +6,16 @@
 //!
 //! ```text
 //! cargo run --example server -- --listen 127.0.0.1:5222 --domain example.test \
-//!     --user juliet:secret [--user romeo:secret ...] [--cert cert.pem --key key.pem]
+//!     --user juliet:secret [--user romeo:secret ...] [--cert cert.pem --key key.pem] \
+//!     [--decoy-key-file FILE] [--idle-seconds N]
 //! ```
 //!
 //! Without `--cert`/`--key` it makes a self-signed certificate for the
-//! domain. It prints `listening on ADDR` once it accepts connections.
+//! domain. All sessions share one stream configuration, with one decoy key
+//! (kept in `--decoy-key-file` across restarts when given), so an unknown
+//! user sees the same SCRAM salt on every attempt, as a real one does.
+//! `--idle-seconds` sets how long a session may stay silent (0: forever).
+//! It prints `listening on ADDR` once it accepts connections.
 
 use std::collections::HashMap;
 use std::io::{self, ErrorKind, Read, Write};
@@ -20,34 +25,42 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
-use xmpp_proto::c2s::{BindDecision, ServerConfig, ServerStream};
-use xmpp_proto::random::{OsRandom, Random};
-use xmpp_proto::sasl::{
-    ChannelBinding, ChannelBindingType, Credentials, ScramCredentials, ScramHash, TlsInfo,
+use xmpp_sansio::c2s::{BindDecision, ServerConfig, ServerStream};
+use xmpp_sansio::random::{OsRandom, Random};
+use xmpp_sansio::sasl::{
+    ChannelBinding, ChannelBindingType, Credentials, DecoyKey, ScramCredentials, ScramHash, TlsInfo,
 };
-use xmpp_proto::stanza::{DefinedCondition, Iq, StanzaError};
-use xmpp_proto::stream::{Event, Request};
-use xmpp_proto::xml::Element;
+use xmpp_sansio::stanza::{DefinedCondition, Iq, StanzaError};
+use xmpp_sansio::stream::{Event, Request};
+use xmpp_sansio::xml::Element;
 
 struct Shared {
     domain: String,
+    /// One stream configuration for every session.
+    config: Arc<ServerConfig>,
     users: HashMap<String, Vec<ScramCredentials>>,
     tls: Arc<rustls::ServerConfig>,
     /// Full JID -> the session's inbox.
     sessions: Mutex<HashMap<String, Sender<Element>>>,
 }
 
-/// Listen address, domain, users with passwords, certificate and key files.
-type Args = (
-    String,
-    String,
-    Vec<(String, String)>,
-    Option<(String, String)>,
-);
+struct Args {
+    listen: String,
+    domain: String,
+    /// Users with their passwords.
+    users: Vec<(String, String)>,
+    /// Certificate and key files.
+    files: Option<(String, String)>,
+    /// Where the decoy key is kept across restarts.
+    decoy_key_file: Option<String>,
+    /// Idle timeout in seconds, 0 for none.
+    idle: Option<u64>,
+}
 
 fn args() -> Result<Args, String> {
     let (mut listen, mut domain, mut users, mut cert, mut key) =
         (None, None, Vec::new(), None, None);
+    let (mut decoy_key_file, mut idle) = (None, None);
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
@@ -61,16 +74,48 @@ fn args() -> Result<Args, String> {
             }
             "--cert" => cert = Some(value()?),
             "--key" => key = Some(value()?),
+            "--decoy-key-file" => decoy_key_file = Some(value()?),
+            "--idle-seconds" => {
+                idle = Some(
+                    value()?
+                        .parse()
+                        .map_err(|_| "--idle-seconds takes a number")?,
+                )
+            }
             _ => return Err(format!("unknown argument {flag}")),
         }
     }
-    let usage = "usage: server --listen ADDR --domain DOMAIN --user NAME:PASSWORD... [--cert PEM --key PEM]";
-    Ok((
-        listen.ok_or(usage)?,
-        domain.ok_or(usage)?,
+    let usage = "usage: server --listen ADDR --domain DOMAIN --user NAME:PASSWORD... \
+                 [--cert PEM --key PEM] [--decoy-key-file FILE] [--idle-seconds N]";
+    Ok(Args {
+        listen: listen.ok_or(usage)?,
+        domain: domain.ok_or(usage)?,
         users,
-        cert.zip(key),
-    ))
+        files: cert.zip(key),
+        decoy_key_file,
+        idle,
+    })
+}
+
+/// The server's decoy key (see `sasl::DecoyKey`): read from `file`, or made
+/// and written there on first start, so that unknown users see the same
+/// salts across restarts. Without a file, one key for this process.
+fn decoy_key(file: Option<&str>) -> Result<DecoyKey, String> {
+    let Some(file) = file else {
+        return Ok(DecoyKey::generate(&mut OsRandom));
+    };
+    match std::fs::read(file) {
+        Ok(bytes) => bytes
+            .try_into()
+            .map(DecoyKey::new)
+            .map_err(|_| format!("{file}: not a {}-byte key", DecoyKey::LEN)),
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            let key = DecoyKey::generate(&mut OsRandom);
+            std::fs::write(file, key.as_bytes()).map_err(|e| format!("{file}: {e}"))?;
+            Ok(key)
+        }
+        Err(e) => Err(format!("{file}: {e}")),
+    }
 }
 
 fn tls_config(
@@ -197,9 +242,12 @@ fn serve(tcp: TcpStream, shared: Arc<Shared>) -> Result<(), String> {
     tcp.set_read_timeout(Some(POLL))
         .map_err(|e| e.to_string())?;
     let mut transport = Transport::Plain(tcp);
-    let mut config = ServerConfig::new(&shared.domain);
-    config.sasl.iterations = 4096;
-    let mut stream = ServerStream::new(config, None, Box::new(OsRandom), Instant::now());
+    let mut stream = ServerStream::new(
+        shared.config.clone(),
+        None,
+        Box::new(OsRandom),
+        Instant::now(),
+    );
     let (tx, rx): (Sender<Element>, Receiver<Element>) = mpsc::channel();
     let mut full_jid: Option<String> = None;
     let mut buf = vec![0u8; 16 * 1024];
@@ -264,7 +312,7 @@ fn serve(tcp: TcpStream, shared: Arc<Shared>) -> Result<(), String> {
                 Event::Stanza(el) => match route(&shared, el) {
                     Some(reply) => stream
                         .send(reply)
-                        .map_err(|e| xmpp_proto::stream::Error::Negotiation(e.to_string())),
+                        .map_err(|e| xmpp_sansio::stream::Error::Negotiation(e.to_string())),
                     None => Ok(()),
                 },
                 Event::Closed(reason) => {
@@ -311,7 +359,14 @@ fn serve(tcp: TcpStream, shared: Arc<Shared>) -> Result<(), String> {
 }
 
 fn main() -> std::process::ExitCode {
-    let (listen, domain, users, files) = match args() {
+    let Args {
+        listen,
+        domain,
+        users,
+        files,
+        decoy_key_file,
+        idle,
+    } = match args() {
         Ok(a) => a,
         Err(e) => {
             eprintln!("{e}");
@@ -341,8 +396,21 @@ fn main() -> std::process::ExitCode {
             (user, recs)
         })
         .collect();
+    let decoy_key = match decoy_key(decoy_key_file.as_deref()) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("decoy key: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let mut config = ServerConfig::new(&domain, decoy_key);
+    config.sasl.iterations = 4096;
+    if let Some(idle) = idle {
+        config.idle_timeout = (idle > 0).then(|| Duration::from_secs(idle));
+    }
     let shared = Arc::new(Shared {
         domain,
+        config: Arc::new(config),
         users: records,
         tls,
         sessions: Mutex::new(HashMap::new()),

@@ -15,12 +15,12 @@ use std::time::Instant;
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use xmpp_proto::c2s::{ClientConfig, ClientStream};
-use xmpp_proto::ns;
-use xmpp_proto::random::OsRandom;
-use xmpp_proto::sasl::{ChannelBinding, ChannelBindingType, TlsInfo};
-use xmpp_proto::stream::Event;
-use xmpp_proto::xml::Element;
+use xmpp_sansio::c2s::{ClientConfig, ClientStream};
+use xmpp_sansio::ns;
+use xmpp_sansio::random::OsRandom;
+use xmpp_sansio::sasl::{ChannelBinding, ChannelBindingType, TlsInfo};
+use xmpp_sansio::stream::Event;
+use xmpp_sansio::xml::Element;
 
 /// Accepts any certificate: for test servers with self-signed ones.
 #[derive(Debug)]
@@ -212,7 +212,7 @@ async fn run(
                     let mut out = Vec::new();
                     stream.poll_transmit(&mut out);
                     let _ = sock.write_all(&out).await;
-                    if online && matches!(e, xmpp_proto::stream::Error::Closed) {
+                    if online && matches!(e, xmpp_sansio::stream::Error::Closed) {
                         return Ok(());
                     }
                     return Err(e.to_string());

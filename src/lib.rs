@@ -1,4 +1,4 @@
-//! # xmpp-proto
+//! # xmpp-sansio
 //!
 //! XMPP without I/O: state machines that consume bytes and produce events
 //! and bytes. Sockets, TLS handshakes, DNS and clocks stay with the host
@@ -17,7 +17,7 @@
 //! [`manual`] holds the design notes: the "why" of the above.
 //!
 //! ```
-//! use xmpp_proto::xml::{FrameEvent, Framer, Limits};
+//! use xmpp_sansio::xml::{FrameEvent, Framer, Limits};
 //!
 //! let mut framer = Framer::new(Limits::default());
 //! let mut input: &[u8] = b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' \

@@ -29,3 +29,5 @@ pub const SESSION: &str = "urn:ietf:params:xml:ns:xmpp-session";
 pub const STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
 /// Stream limits advertisement, XEP-0478.
 pub const STREAM_LIMITS: &str = "urn:xmpp:stream-limits:0";
+/// XEP-0199 XMPP Ping.
+pub const PING: &str = "urn:xmpp:ping";

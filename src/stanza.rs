@@ -8,8 +8,8 @@
 //! typed parsers of the xmpp-rs family).
 //!
 //! ```
-//! use xmpp_proto::stanza::{DefinedCondition, Iq, IqType, Message, MessageType, StanzaError};
-//! use xmpp_proto::xml::Element;
+//! use xmpp_sansio::stanza::{DefinedCondition, Iq, IqType, Message, MessageType, StanzaError};
+//! use xmpp_sansio::xml::Element;
 //!
 //! let msg = Message::new(MessageType::Chat).with_to("juliet@example.com").with_body("Wherefore?");
 //! assert_eq!(msg.body().as_deref(), Some("Wherefore?"));

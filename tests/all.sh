@@ -35,7 +35,7 @@ if ! "$venv/bin/python" -c 'import scramp, slixmpp' 2>/dev/null; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check "${py_packages[@]}"
 fi
-export XMPP_PROTO_PYTHON="$PWD/$venv/bin/python"
+export XMPP_SANSIO_PYTHON="$PWD/$venv/bin/python"
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -4,12 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use xmpp_proto::c2s::{ClientConfig, ClientStream, TlsPolicy};
-use xmpp_proto::ns;
-use xmpp_proto::random::SeededRandom;
-use xmpp_proto::sasl::{self, Mechanism, TlsInfo};
-use xmpp_proto::stream::{Condition, Error, Event, SendError, StreamError};
-use xmpp_proto::xml::Element;
+use xmpp_sansio::c2s::{ClientConfig, ClientStream, TlsPolicy};
+use xmpp_sansio::ns;
+use xmpp_sansio::random::SeededRandom;
+use xmpp_sansio::sasl::{self, Mechanism, TlsInfo};
+use xmpp_sansio::stream::{Condition, Error, Event, SendError, StreamError};
+use xmpp_sansio::xml::Element;
 
 const SERVER_HEADER: &str = "<?xml version='1.0'?><stream:stream from='example.com' id='s1' version='1.0' \
     xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";

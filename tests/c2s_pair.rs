@@ -3,14 +3,15 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use xmpp_proto::c2s::{TlsPolicy, TlsRequirement};
-use xmpp_proto::ns;
-use xmpp_proto::sasl::{self, Mechanism};
-use xmpp_proto::stream::{Condition, Error, Event};
-use xmpp_proto::xml::Element;
+use xmpp_sansio::c2s::{ServerConfig, TlsPolicy, TlsRequirement};
+use xmpp_sansio::ns;
+use xmpp_sansio::sasl::{self, Mechanism};
+use xmpp_sansio::stream::{Condition, Error, Event};
+use xmpp_sansio::xml::Element;
 
 fn stanzas(events: &[Event]) -> Vec<&Element> {
     events
@@ -288,4 +289,193 @@ fn an_authzid_for_another_account_is_refused() {
     let mut p = Pair::new(c, server_config());
     p.run();
     assert!(p.client_online().is_some(), "{:?}", p.client_error);
+}
+
+/// The `s=` and `i=` of the SCRAM server-first message the server wrote.
+fn server_first_salt(p: &Pair) -> (String, String) {
+    use base64::Engine;
+    let wire = String::from_utf8_lossy(&p.to_client).into_owned();
+    let start = wire.find("<challenge").expect("a challenge");
+    let text = &wire[start..];
+    let text = &text[text.find('>').unwrap() + 1..text.find("</challenge>").unwrap()];
+    let first = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap();
+    let first = String::from_utf8(first).unwrap();
+    let attr = |k: &str| {
+        first
+            .split(',')
+            .find_map(|a| a.strip_prefix(k))
+            .unwrap()
+            .to_owned()
+    };
+    (attr("s="), attr("i="))
+}
+
+#[test]
+fn unknown_user_sees_the_same_salt_on_every_connection() {
+    // One configuration for the whole server, shared by its sessions.
+    let shared = Arc::new(server_config());
+    let attempt = |config: Arc<ServerConfig>, user: &str| {
+        let mut c = client_config();
+        c.jid = format!("{user}@{DOMAIN}").parse().unwrap();
+        let mut p = Pair::sharing(c, config);
+        p.run();
+        assert_eq!(p.client_online().is_some(), user == USER);
+        server_first_salt(&p)
+    };
+    let first = attempt(shared.clone(), "nobody");
+    assert_eq!(attempt(shared.clone(), "nobody"), first);
+    // After a restart, from the stored key: still the same.
+    let restarted = Arc::new(server_config());
+    assert_eq!(attempt(restarted, "nobody"), first);
+    // Like a real user's, whose record stays the same too.
+    let real = attempt(shared.clone(), USER);
+    assert_eq!(attempt(shared.clone(), USER), real);
+    // Different unknown users get unrelated salts, with the same count.
+    let other = attempt(shared, "ghost");
+    assert_ne!(other.0, first.0);
+    assert_eq!(other.1, first.1);
+}
+
+#[test]
+fn a_scram_login_leaves_a_cache_for_the_next_connection() {
+    let mut p = Pair::standard();
+    p.run();
+    assert!(p.client_online().is_some());
+    let cache = p
+        .client
+        .take_scram_cache()
+        .expect("a SCRAM login leaves a cache");
+    assert_eq!(cache.len(), 1);
+    // The next connection of the account uses it and hands it back.
+    let mut next = Pair::standard();
+    next.client.set_scram_cache(cache);
+    next.run();
+    assert!(next.client_online().is_some());
+    assert_eq!(next.client.take_scram_cache().map(|c| c.len()), Some(1));
+    // A cache that does not match the password shows it is consulted
+    // instead of PBKDF2: the proof is then wrong.
+    let mut poisoned = sasl::SaltedPasswordCache::new();
+    let record = record(sasl::ScramHash::Sha512);
+    poisoned.insert(
+        sasl::ScramHash::Sha512,
+        record.salt(),
+        record.iterations(),
+        &[0; 64],
+    );
+    let mut bad = Pair::standard();
+    bad.client.set_scram_cache(poisoned);
+    bad.run();
+    assert!(matches!(
+        bad.client_error,
+        Some(Error::AuthenticationFailed { .. })
+    ));
+}
+
+/// Client bytes the server received after `from`.
+fn server_wrote_since(p: &Pair, from: usize) -> String {
+    String::from_utf8_lossy(&p.to_client[from..]).into_owned()
+}
+
+#[test]
+fn the_server_advertises_and_enforces_its_idle_timeout() {
+    let mut c = client_config();
+    c.keepalive = None;
+    let mut p = Pair::new(c, server_config());
+    p.run();
+    assert!(p.server_online().is_some());
+    // XEP-0478: advertised with the limits once authenticated.
+    let wire = String::from_utf8_lossy(&p.to_client).into_owned();
+    assert!(wire.contains("<idle-seconds>300</idle-seconds>"), "{wire}");
+    assert_eq!(
+        p.server.poll_timeout(),
+        Some(p.now + Duration::from_secs(300))
+    );
+
+    // Traffic moves the check: a stanza at 200 s, so nothing at 300 s.
+    p.advance(Duration::from_secs(200));
+    p.client.send(message("romeo@example.net", "hi")).unwrap();
+    p.run();
+    let mark = p.to_client.len();
+    p.advance(Duration::from_secs(100));
+    assert_eq!(server_wrote_since(&p, mark), "");
+    // Silent for 300 s since the stanza: an XEP-0199 ping.
+    p.advance(Duration::from_secs(200));
+    let ping = server_wrote_since(&p, mark);
+    assert!(ping.contains("<ping xmlns='urn:xmpp:ping'/>"), "{ping}");
+    let iq = stanzas(&p.client_events)
+        .into_iter()
+        .find(|s| s.has_child("ping", ns::PING))
+        .expect("the client host sees the ping")
+        .clone();
+    // The host answers; the answer does not reach the server's host.
+    let answer: Element = xmpp_sansio::stanza::Iq::try_from(iq)
+        .unwrap()
+        .result(None)
+        .into();
+    p.client.send(answer).unwrap();
+    let before = stanzas(&p.server_events).len();
+    p.run();
+    assert_eq!(stanzas(&p.server_events).len(), before);
+    p.advance(Duration::from_secs(60));
+    assert_eq!(p.server_error, None);
+
+    // Silent again, and no answer this time: connection-timeout.
+    p.advance(Duration::from_secs(300));
+    assert_eq!(p.server_error, None);
+    p.advance(Duration::from_secs(60));
+    assert!(matches!(
+        p.server_error,
+        Some(Error::Local(ref e)) if e.condition == Condition::ConnectionTimeout
+    ));
+    assert!(matches!(
+        p.client_error,
+        Some(Error::Remote(ref e)) if e.condition == Condition::ConnectionTimeout
+    ));
+}
+
+#[test]
+fn a_client_keeps_within_the_advertised_idle_time() {
+    let mut c = client_config();
+    // Longer than the server's idle time: the client shortens it.
+    c.keepalive = Some(Duration::from_secs(900));
+    let mut s = server_config();
+    s.idle_timeout = Some(Duration::from_secs(120));
+    s.idle_ping_timeout = None;
+    let mut p = Pair::new(c, s);
+    p.run();
+    for _ in 0..30 {
+        p.advance(Duration::from_secs(30));
+    }
+    assert_eq!(p.server_error, None);
+    assert_eq!(p.client_error, None);
+}
+
+#[test]
+fn without_a_ping_timeout_an_idle_client_is_cut_at_once() {
+    let mut c = client_config();
+    c.keepalive = None;
+    let mut s = server_config();
+    s.idle_timeout = Some(Duration::from_secs(120));
+    s.idle_ping_timeout = None;
+    let mut p = Pair::new(c, s);
+    p.run();
+    p.advance(Duration::from_secs(119));
+    assert_eq!(p.server_error, None);
+    p.advance(Duration::from_secs(1));
+    assert!(matches!(
+        p.server_error,
+        Some(Error::Local(ref e)) if e.condition == Condition::ConnectionTimeout
+    ));
+    // And with no idle timeout at all, nothing is ever checked.
+    let mut c = client_config();
+    c.keepalive = None;
+    let mut s = server_config();
+    s.idle_timeout = None;
+    let mut p = Pair::new(c, s);
+    p.run();
+    assert_eq!(p.server.poll_timeout(), None);
+    let wire = String::from_utf8_lossy(&p.to_client).into_owned();
+    assert!(!wire.contains("idle-seconds"), "{wire}");
 }

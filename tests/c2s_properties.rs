@@ -6,9 +6,9 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
-use xmpp_proto::ns;
-use xmpp_proto::stream::Event;
-use xmpp_proto::xml::Element;
+use xmpp_sansio::ns;
+use xmpp_sansio::stream::Event;
+use xmpp_sansio::xml::Element;
 
 fn arb_text() -> impl Strategy<Value = String> {
     proptest::collection::vec(

@@ -3,12 +3,13 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use xmpp_proto::c2s::{ServerConfig, ServerStream, TlsRequirement};
-use xmpp_proto::random::SeededRandom;
-use xmpp_proto::stream::{Condition, Error, Event, Request, StreamError};
+use xmpp_sansio::c2s::{ServerConfig, ServerStream, TlsRequirement};
+use xmpp_sansio::random::SeededRandom;
+use xmpp_sansio::stream::{Condition, Error, Event, Request, StreamError};
 
 const HEADER: &str = "<?xml version='1.0'?><stream:stream to='example.com' version='1.0' \
     xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
@@ -26,7 +27,7 @@ impl Scripted {
     fn new(config: ServerConfig) -> Scripted {
         let now = Instant::now();
         Scripted {
-            s: ServerStream::new(config, None, Box::new(SeededRandom::new(5)), now),
+            s: ServerStream::new(Arc::new(config), None, Box::new(SeededRandom::new(5)), now),
             now,
             out: String::new(),
             events: Vec::new(),
@@ -105,15 +106,15 @@ fn header_errors_are_sent_inside_a_response_stream() {
         );
         assert!(out.ends_with("</stream:stream>"), "{out}");
         // What went out is itself a well-formed stream with an error.
-        let mut f = xmpp_proto::xml::Framer::new(Default::default());
+        let mut f = xmpp_sansio::xml::Framer::new(Default::default());
         let mut input = out.as_bytes();
         let mut saw_error = false;
         while let Some(ev) = f
             .next_event(&mut input)
             .unwrap_or_else(|e| panic!("{e}: {out}"))
         {
-            if let xmpp_proto::xml::FrameEvent::Element(el) = ev {
-                saw_error |= el.is("error", xmpp_proto::ns::STREAM);
+            if let xmpp_sansio::xml::FrameEvent::Element(el) = ev {
+                saw_error |= el.is("error", xmpp_sansio::ns::STREAM);
             }
         }
         assert!(saw_error && f.is_closed(), "{out}");
@@ -274,7 +275,7 @@ fn credentials_are_requested_and_input_waits_meanwhile() {
     // The presence that followed is held, not judged, while paused.
     assert_eq!(t.take_out(), "");
     let rec = users()[USER][0].clone();
-    t.s.provide_credentials(Some(xmpp_proto::sasl::Credentials::Scram(rec)), t.now)
+    t.s.provide_credentials(Some(xmpp_sansio::sasl::Credentials::Scram(rec)), t.now)
         .unwrap_or(());
     t.drain();
     let out = t.take_out();
@@ -310,11 +311,16 @@ fn negotiation_timeout_and_host_initiated_errors() {
 #[test]
 fn external_with_the_identity_from_the_certificate() {
     let mut c = server_config();
-    c.sasl.mechanisms = vec![xmpp_proto::sasl::Mechanism::External];
+    c.sasl.mechanisms = vec![xmpp_sansio::sasl::Mechanism::External];
     let now = Instant::now();
     // Direct TLS: the host's handshake saw a client certificate.
     let mut t = Scripted {
-        s: ServerStream::new(c, Some(tls_info()), Box::new(SeededRandom::new(5)), now),
+        s: ServerStream::new(
+            Arc::new(c),
+            Some(tls_info()),
+            Box::new(SeededRandom::new(5)),
+            now,
+        ),
         now,
         out: String::new(),
         events: Vec::new(),
@@ -330,7 +336,7 @@ fn external_with_the_identity_from_the_certificate() {
     });
     assert_eq!(req.expect("asked").authzid(), None);
     t.s.provide_credentials(
-        Some(xmpp_proto::sasl::Credentials::VerifiedAs(
+        Some(xmpp_sansio::sasl::Credentials::VerifiedAs(
             "juliet@example.com".into(),
         )),
         t.now,
@@ -344,9 +350,14 @@ fn external_with_the_identity_from_the_certificate() {
     assert_eq!(t.s.authenticated_jid(), Some("juliet@example.com"));
     // Without an identity and without an authzid there is nobody to be.
     let mut c = server_config();
-    c.sasl.mechanisms = vec![xmpp_proto::sasl::Mechanism::External];
+    c.sasl.mechanisms = vec![xmpp_sansio::sasl::Mechanism::External];
     let mut t = Scripted {
-        s: ServerStream::new(c, Some(tls_info()), Box::new(SeededRandom::new(5)), now),
+        s: ServerStream::new(
+            Arc::new(c),
+            Some(tls_info()),
+            Box::new(SeededRandom::new(5)),
+            now,
+        ),
         now,
         out: String::new(),
         events: Vec::new(),
@@ -355,7 +366,7 @@ fn external_with_the_identity_from_the_certificate() {
     t.take_out();
     t.feed("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>=</auth>")
         .unwrap();
-    t.s.provide_credentials(Some(xmpp_proto::sasl::Credentials::Verified), t.now)
+    t.s.provide_credentials(Some(xmpp_sansio::sasl::Credentials::Verified), t.now)
         .unwrap();
     t.drain();
     assert!(t.take_out().contains("<invalid-authzid/>"));

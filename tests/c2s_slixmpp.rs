@@ -2,7 +2,7 @@
 //! connects to the `server` example, does STARTTLS and SCRAM (or PLAIN),
 //! binds, sends a message to itself and gets it back.
 //!
-//! The interpreter is `$XMPP_PROTO_PYTHON` (default `python3`); without
+//! The interpreter is `$XMPP_SANSIO_PYTHON` (default `python3`); without
 //! slixmpp the test is skipped with a notice, except under `CI=true`.
 
 use std::io::{BufRead, BufReader};
@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 fn python() -> Option<String> {
-    let python = std::env::var("XMPP_PROTO_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let python = std::env::var("XMPP_SANSIO_PYTHON").unwrap_or_else(|_| "python3".to_owned());
     let ok = Command::new(&python)
         .args(["-c", "import slixmpp"])
         .stderr(Stdio::null())

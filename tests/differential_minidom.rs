@@ -7,7 +7,7 @@
 #[path = "../benches/support/corpus.rs"]
 mod corpus;
 
-use xmpp_proto::xml::{Element, FrameEvent, Framer, Limits};
+use xmpp_sansio::xml::{Element, FrameEvent, Framer, Limits};
 
 #[test]
 fn framer_and_minidom_agree_on_a_realistic_stream() {

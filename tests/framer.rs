@@ -2,9 +2,9 @@
 //! limits, stream headers, round trips.
 
 use proptest::prelude::*;
-use xmpp_proto::ns;
-use xmpp_proto::stream::Condition;
-use xmpp_proto::xml::{Element, Error, FrameEvent, Framer, Limit, Limits, Scope, Writer};
+use xmpp_sansio::ns;
+use xmpp_sansio::stream::Condition;
+use xmpp_sansio::xml::{Element, Error, FrameEvent, Framer, Limit, Limits, Scope, Writer};
 
 const HEADER: &str = "<?xml version='1.0' encoding='UTF-8'?><stream:stream from='juliet@im.example.com' \
     to='im.example.com' version='1.0' xml:lang='en' xmlns='jabber:client' \
@@ -344,7 +344,7 @@ fn stream_header_conditions() {
     let FrameEvent::StreamOpen(open) = &events[0] else {
         panic!()
     };
-    let header = xmpp_proto::stream::StreamHeader::from_open(open).unwrap();
+    let header = xmpp_sansio::stream::StreamHeader::from_open(open).unwrap();
     assert_eq!(header.version, None);
     assert_eq!(header.content_ns, ns::COMPONENT_ACCEPT);
 }

@@ -3,7 +3,7 @@
 //! negotiations and must reach the online state; the others must only
 //! keep the invariants the entry points check.
 //!
-//! `XMPP_PROTO_WRITE_SEEDS=1 cargo test --test fuzz_corpus_c2s` records
+//! `XMPP_SANSIO_WRITE_SEEDS=1 cargo test --test fuzz_corpus_c2s` records
 //! the `ok_full_session` seeds anew from an in-memory pair.
 
 use std::fs;
@@ -11,9 +11,9 @@ use std::path::PathBuf;
 mod common;
 
 use common::Pair;
-use xmpp_proto::c2s::fuzzing;
-use xmpp_proto::ns;
-use xmpp_proto::xml::Element;
+use xmpp_sansio::c2s::fuzzing;
+use xmpp_sansio::ns;
+use xmpp_sansio::xml::Element;
 
 fn corpus(target: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -66,7 +66,7 @@ fn replay(target: &str, run: fn(&[u8]) -> fuzzing::Outcome) -> usize {
 #[test]
 fn recorded_sessions_replay_in_any_chunking() {
     let (to_server, to_client) = record_session();
-    if std::env::var("XMPP_PROTO_WRITE_SEEDS").is_ok() {
+    if std::env::var("XMPP_SANSIO_WRITE_SEEDS").is_ok() {
         for (target, bytes) in [("c2s_server", &to_server), ("c2s_client", &to_client)] {
             fs::create_dir_all(corpus(target)).unwrap();
             let mut seed = vec![6u8];

@@ -9,7 +9,7 @@
 use std::fs;
 use std::path::PathBuf;
 
-use xmpp_proto::xml::fuzzing;
+use xmpp_sansio::xml::fuzzing;
 
 #[test]
 fn framer_corpus() {

@@ -8,8 +8,8 @@
 use std::fs;
 use std::path::PathBuf;
 
-use xmpp_proto::sasl::Error;
-use xmpp_proto::sasl::fuzzing;
+use xmpp_sansio::sasl::Error;
+use xmpp_sansio::sasl::fuzzing;
 
 fn replay<T: std::fmt::Debug>(
     target: &str,

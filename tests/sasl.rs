@@ -2,8 +2,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use xmpp_proto::random::SeededRandom;
-use xmpp_proto::sasl::*;
+use xmpp_sansio::random::SeededRandom;
+use xmpp_sansio::sasl::*;
 
 const USER: &str = "user";
 const PASSWORD: &str = "pencil";
@@ -23,8 +23,13 @@ fn record(hash: ScramHash, password: &str) -> ScramCredentials {
     ScramCredentials::derive(hash, password, b"fixed salt", 4096).unwrap()
 }
 
+/// The default policy with a fixed decoy key.
+fn default_config() -> ServerConfig {
+    ServerConfig::new(DecoyKey::new([7; DecoyKey::LEN]))
+}
+
 fn server_config() -> ServerConfig {
-    let mut c = ServerConfig::default();
+    let mut c = default_config();
     c.mechanisms = Mechanism::ALL.to_vec();
     c
 }
@@ -135,7 +140,7 @@ fn vector_server(v: &Vector) {
     let rec = ScramCredentials::derive(v.hash, PASSWORD, &salt, 4096).unwrap();
     let mut server = Server::new(
         v.hash.mechanism(false).name(),
-        &ServerConfig::default(),
+        &default_config(),
         &TlsInfo::plaintext(),
         &mut SeededRandom::new(1),
     )
@@ -333,7 +338,7 @@ fn authzid_is_escaped_and_passed_on() {
     assert!(first.starts_with(b"n,a=admin=2Cx=3Dy@example.org,n=us=2Cer=3D,r="));
     let mut server = Server::new(
         "SCRAM-SHA-256",
-        &ServerConfig::default(),
+        &default_config(),
         &TlsInfo::tls(),
         &mut rng,
     )
@@ -365,7 +370,7 @@ fn saslprep_applies_to_user_and_password() {
     .unwrap();
     let mut server = Server::new(
         "SCRAM-SHA-256",
-        &ServerConfig::default(),
+        &default_config(),
         &TlsInfo::tls(),
         &mut rng,
     )
@@ -406,7 +411,7 @@ fn salted_password_cache_is_filled_and_used() {
         .unwrap();
         let mut server = Server::new(
             "SCRAM-SHA-256",
-            &ServerConfig::default(),
+            &default_config(),
             &TlsInfo::tls(),
             &mut rng,
         )
@@ -447,6 +452,48 @@ fn salted_password_cache_is_filled_and_used() {
 }
 
 #[test]
+fn a_verified_exchange_leaves_a_cache_without_one_handed_in() {
+    let rec = record(ScramHash::Sha1, PASSWORD);
+    let sel = scram_selection(Mechanism::ScramSha1, ChannelBindingChoice::Unsupported);
+    let mut rng = SeededRandom::new(4);
+    let mut client = Client::new(
+        &sel,
+        ClientCredentials::password(USER, PASSWORD),
+        &TlsInfo::tls(),
+        &ClientConfig::default(),
+        &mut rng,
+    )
+    .unwrap();
+    let mut server =
+        Server::new("SCRAM-SHA-1", &default_config(), &TlsInfo::tls(), &mut rng).unwrap();
+    server
+        .start(Some(&client.initial_response().unwrap()))
+        .unwrap();
+    let ServerOutput::Challenge(sf) = server
+        .provide_credentials(Some(Credentials::Scram(rec.clone())))
+        .unwrap()
+    else {
+        panic!()
+    };
+    let cf = client.challenge(&sf).unwrap();
+    let ServerOutput::Success(ok) = server.respond(&cf).unwrap() else {
+        panic!()
+    };
+    // Nothing to take before the server proved itself.
+    assert!(client.take_cache().is_none());
+    client.success(ok.additional_data.as_deref()).unwrap();
+    let cache = client
+        .take_cache()
+        .expect("a cache after a verified exchange");
+    assert_eq!(cache.len(), 1);
+    assert!(
+        cache
+            .get(ScramHash::Sha1, rec.salt(), rec.iterations())
+            .is_some()
+    );
+}
+
+#[test]
 fn plain_with_scram_record_and_with_host_check() {
     let tls = TlsInfo::tls();
     let sel = Selection::new(Mechanism::Plain, ChannelBindingChoice::Unsupported);
@@ -478,7 +525,7 @@ fn plain_with_scram_record_and_with_host_check() {
             msg,
             format!("boss@example.org\0user\0{password}").as_bytes()
         );
-        let mut server = Server::new("PLAIN", &ServerConfig::default(), &tls, &mut rng).unwrap();
+        let mut server = Server::new("PLAIN", &default_config(), &tls, &mut rng).unwrap();
         let ServerOutput::NeedCredentials(req) = server.start(Some(&msg)).unwrap() else {
             panic!()
         };
@@ -503,7 +550,7 @@ fn plain_with_scram_record_and_with_host_check() {
 fn plain_needs_tls_on_both_sides() {
     let err = Server::new(
         "PLAIN",
-        &ServerConfig::default(),
+        &default_config(),
         &TlsInfo::plaintext(),
         &mut SeededRandom::new(0),
     )
@@ -519,7 +566,7 @@ fn plain_needs_tls_on_both_sides() {
     )
     .unwrap_err();
     assert_eq!(err, Error::EncryptionRequired("PLAIN"));
-    let mut config = ServerConfig::default();
+    let mut config = default_config();
     config.allow_plain_without_tls = true;
     assert!(
         config
@@ -527,7 +574,7 @@ fn plain_needs_tls_on_both_sides() {
             .contains(&Mechanism::Plain)
     );
     assert!(
-        !ServerConfig::default()
+        !default_config()
             .offered_mechanisms(&TlsInfo::plaintext())
             .contains(&Mechanism::Plain)
     );
@@ -652,7 +699,7 @@ fn anonymous_flow() {
     assert_eq!(
         Server::new(
             "ANONYMOUS",
-            &ServerConfig::default(),
+            &default_config(),
             &TlsInfo::tls(),
             &mut SeededRandom::new(0)
         )
@@ -707,7 +754,7 @@ fn rfc5802_server_at_final() -> Server {
     let rec = ScramCredentials::derive(ScramHash::Sha1, PASSWORD, &salt, 4096).unwrap();
     let mut server = Server::new(
         "SCRAM-SHA-1",
-        &ServerConfig::default(),
+        &default_config(),
         &TlsInfo::plaintext(),
         &mut SeededRandom::new(1),
     )
@@ -1234,24 +1281,24 @@ fn server_misuse_is_an_error() {
     let tls = TlsInfo::tls();
     let mut rng = SeededRandom::new(0);
     assert_eq!(
-        Server::new("DIGEST-MD5", &ServerConfig::default(), &tls, &mut rng).unwrap_err(),
+        Server::new("DIGEST-MD5", &default_config(), &tls, &mut rng).unwrap_err(),
         Error::InvalidMechanism("DIGEST-MD5".into())
     );
     assert_eq!(
-        Server::new("SCRAM-SHA-1-PLUS", &ServerConfig::default(), &tls, &mut rng)
+        Server::new("SCRAM-SHA-1-PLUS", &default_config(), &tls, &mut rng)
             .unwrap_err()
             .condition(),
         Condition::InvalidMechanism
     );
-    let mut server = Server::new("SCRAM-SHA-1", &ServerConfig::default(), &tls, &mut rng).unwrap();
+    let mut server = Server::new("SCRAM-SHA-1", &default_config(), &tls, &mut rng).unwrap();
     assert!(server.respond(b"n,,n=user,r=abc").is_err());
-    let mut server = Server::new("SCRAM-SHA-1", &ServerConfig::default(), &tls, &mut rng).unwrap();
+    let mut server = Server::new("SCRAM-SHA-1", &default_config(), &tls, &mut rng).unwrap();
     server.start(Some(b"n,,n=user,r=abc")).unwrap();
     assert!(server.needs_credentials());
     // Feeding data while credentials are awaited is an error.
     assert!(server.respond(b"c=biws,r=abc,p=AAAA").is_err());
     assert!(server.provide_credentials(None).is_err());
-    let mut server = Server::new("SCRAM-SHA-1", &ServerConfig::default(), &tls, &mut rng).unwrap();
+    let mut server = Server::new("SCRAM-SHA-1", &default_config(), &tls, &mut rng).unwrap();
     server.start(Some(b"n,,n=user,r=abc")).unwrap();
     assert_eq!(
         server
@@ -1259,7 +1306,7 @@ fn server_misuse_is_an_error() {
             .unwrap_err(),
         Error::CredentialsMismatch
     );
-    let mut server = Server::new("SCRAM-SHA-1", &ServerConfig::default(), &tls, &mut rng).unwrap();
+    let mut server = Server::new("SCRAM-SHA-1", &default_config(), &tls, &mut rng).unwrap();
     assert_eq!(server.abort().condition(), Condition::Aborted);
     assert!(server.start(Some(b"n,,n=user,r=abc")).is_err());
 }
@@ -1290,7 +1337,7 @@ fn nonces_come_from_the_injected_random() {
 /// A server whose TLS layer only gives `tls-unique`, and a client whose TLS
 /// layer only gives `tls-exporter`: they share no binding type.
 fn mismatched_binding_setup(downgrade_protection: bool) -> (ServerConfig, TlsInfo, TlsInfo) {
-    let mut config = ServerConfig::default();
+    let mut config = default_config();
     config.mechanisms = vec![Mechanism::ScramSha256Plus, Mechanism::ScramSha256];
     config.downgrade_protection = downgrade_protection;
     let server_tls = TlsInfo::tls().with_binding(cb(ChannelBindingType::TlsUnique, &[3; 12]));
@@ -1497,7 +1544,7 @@ fn unknown_user_salt(config: &ServerConfig, mechanism: &str, user: &str, seed: u
 
 #[test]
 fn decoy_salt_is_stable_per_user() {
-    let config = ServerConfig::default();
+    let config = default_config();
     let a1 = unknown_user_salt(&config, "SCRAM-SHA-256", "ghost", 1);
     let a2 = unknown_user_salt(&config, "SCRAM-SHA-256", "ghost", 2);
     let b = unknown_user_salt(&config, "SCRAM-SHA-256", "phantom", 1);
@@ -1509,17 +1556,20 @@ fn decoy_salt_is_stable_per_user() {
     // A host that stores the key gets the same salts after a restart.
     let key = DecoyKey::generate(&mut SeededRandom::new(9));
     let stored = *key.as_bytes();
-    let mut before = ServerConfig::default();
-    before.decoy_key = key;
-    let mut after = ServerConfig::default();
-    after.decoy_key = DecoyKey::new(stored);
+    let before = ServerConfig::new(key);
+    let after = ServerConfig::new(DecoyKey::new(stored));
     assert_eq!(
         unknown_user_salt(&before, "SCRAM-SHA-512", "ghost", 1),
         unknown_user_salt(&after, "SCRAM-SHA-512", "ghost", 5)
     );
     assert_ne!(
         unknown_user_salt(&before, "SCRAM-SHA-512", "ghost", 1),
-        unknown_user_salt(&ServerConfig::default(), "SCRAM-SHA-512", "ghost", 1)
+        unknown_user_salt(
+            &ServerConfig::new(DecoyKey::generate(&mut SeededRandom::new(10))),
+            "SCRAM-SHA-512",
+            "ghost",
+            1
+        )
     );
     assert!(format!("{before:?}").contains("DecoyKey(..)"));
 }
@@ -1549,7 +1599,7 @@ fn plain_login(
 
 #[test]
 fn plain_unknown_user_runs_the_same_checks() {
-    let config = ServerConfig::default();
+    let config = default_config();
     // A password SASLprep prohibits fails alike for known and unknown
     // users: both run it through the same preparation and PBKDF2.
     let bad = b"\0user\0pen\x07cil";
@@ -1613,7 +1663,7 @@ fn malformed_authzid_is_invalid_authzid() {
     ] {
         let mut server = Server::new(
             "SCRAM-SHA-1",
-            &ServerConfig::default(),
+            &default_config(),
             &TlsInfo::tls(),
             &mut SeededRandom::new(0),
         )
@@ -1642,7 +1692,7 @@ fn empty_initial_response_is_malformed() {
     for mechanism in ["SCRAM-SHA-256", "PLAIN"] {
         let mut server = Server::new(
             mechanism,
-            &ServerConfig::default(),
+            &default_config(),
             &TlsInfo::tls(),
             &mut SeededRandom::new(0),
         )
@@ -1657,7 +1707,7 @@ fn empty_initial_response_is_malformed() {
 fn plus_over_plaintext_needs_encryption() {
     let err = Server::new(
         "SCRAM-SHA-256-PLUS",
-        &ServerConfig::default(),
+        &default_config(),
         &TlsInfo::plaintext(),
         &mut SeededRandom::new(0),
     )
@@ -1671,7 +1721,7 @@ fn plus_over_plaintext_needs_encryption() {
 fn plain_password_is_a_query_string() {
     // U+0221 is unassigned in Unicode 3.2: allowed in a presented password,
     // where it simply does not match.
-    let config = ServerConfig::default();
+    let config = default_config();
     let msg = "\0user\0pen\u{0221}cil".as_bytes();
     assert_eq!(
         plain_login(&config, msg, Some(plain_record(&config))).unwrap_err(),

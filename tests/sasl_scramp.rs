@@ -2,7 +2,7 @@
 //!
 //! Each test runs `tests/interop/scramp_peer.py` as a child process and
 //! exchanges SCRAM messages with it over stdin/stdout, one base64 line per
-//! message. The interpreter is `$XMPP_PROTO_PYTHON` (default `python3`)
+//! message. The interpreter is `$XMPP_SANSIO_PYTHON` (default `python3`)
 //! and needs `scramp` installed. Without it the tests pass with a notice,
 //! except under `CI=true`, where they fail.
 
@@ -12,15 +12,15 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use xmpp_proto::random::SeededRandom;
-use xmpp_proto::sasl::*;
+use xmpp_sansio::random::SeededRandom;
+use xmpp_sansio::sasl::*;
 
 const PASSWORD: &str = "pencil";
 const SALT: &[u8] = b"interop-salt-16b";
 const ITERATIONS: u32 = 4096;
 
 fn python() -> Option<String> {
-    let python = std::env::var("XMPP_PROTO_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let python = std::env::var("XMPP_SANSIO_PYTHON").unwrap_or_else(|_| "python3".to_owned());
     let ok = Command::new(&python)
         .args(["-c", "import scramp"])
         .stdout(Stdio::null())
@@ -33,7 +33,7 @@ fn python() -> Option<String> {
     if std::env::var("CI").as_deref() == Ok("true") {
         panic!(
             "`{python} -c 'import scramp'` failed: the scramp interoperability tests need Python with \
-             scramp installed (pip install scramp==1.5.0) and XMPP_PROTO_PYTHON pointing at it"
+             scramp installed (pip install scramp==1.5.0) and XMPP_SANSIO_PYTHON pointing at it"
         );
     }
     eprintln!("notice: skipping scramp interoperability test: `{python}` cannot import scramp");
@@ -228,7 +228,7 @@ fn scramp_vs_our_server(
     let tls = tls_for(binding);
     let mut server = Server::new(
         mechanism.name(),
-        &ServerConfig::default(),
+        &ServerConfig::new(DecoyKey::new([7; DecoyKey::LEN])),
         &tls,
         &mut SeededRandom::new(12),
     )

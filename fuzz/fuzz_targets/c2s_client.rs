@@ -4,5 +4,5 @@ use libfuzzer_sys::fuzz_target;
 
 // The first byte chooses the read size, the rest is the peer's bytes.
 fuzz_target!(|data: &[u8]| {
-    let _ = xmpp_proto::c2s::fuzzing::client(data);
+    let _ = xmpp_sansio::c2s::fuzzing::client(data);
 });

@@ -4,5 +4,5 @@ use libfuzzer_sys::fuzz_target;
 
 // The first two bytes choose the chunking, the rest is the stream.
 fuzz_target!(|data: &[u8]| {
-    let _ = xmpp_proto::xml::fuzzing::framer(data);
+    let _ = xmpp_sansio::xml::fuzzing::framer(data);
 });

@@ -3,5 +3,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = xmpp_proto::sasl::fuzzing::plain_server(data);
+    let _ = xmpp_sansio::sasl::fuzzing::plain_server(data);
 });

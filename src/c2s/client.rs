@@ -49,8 +49,9 @@ pub struct ClientConfig {
     pub limits: Limits,
     /// The whole negotiation must be done within this time.
     pub negotiation_timeout: Duration,
-    /// Send a whitespace keepalive (RFC 6120 §4.6.1) after this much
-    /// silence from our side, once online.
+    /// Send a whitespace keepalive (RFC 6120 §4.6.1) this often once
+    /// online; when the server advertises a shorter XEP-0478
+    /// `idle-seconds`, every half of that instead.
     pub keepalive: Option<Duration>,
     /// Make each keepalive an XEP-0199 ping that the server must answer
     /// within this time, or the stream ends with `connection-timeout`: a
@@ -110,6 +111,8 @@ pub struct Client {
     authenticated: bool,
     stream_id: Option<String>,
     max_send: Option<usize>,
+    /// The server's XEP-0478 `idle-seconds`.
+    server_idle: Option<Duration>,
     cache: Option<sasl::SaltedPasswordCache>,
     next_id: u64,
     /// The id of a ping awaiting its answer.
@@ -132,9 +135,9 @@ impl std::fmt::Debug for Client {
 ///
 /// ```
 /// use std::time::Instant;
-/// use xmpp_proto::c2s::{ClientConfig, ClientStream};
-/// use xmpp_proto::random::OsRandom;
-/// use xmpp_proto::stream::Event;
+/// use xmpp_sansio::c2s::{ClientConfig, ClientStream};
+/// use xmpp_sansio::random::OsRandom;
+/// use xmpp_sansio::stream::Event;
 ///
 /// let config = ClientConfig::new("juliet@example.com".parse().unwrap(), "secret");
 /// let mut stream = ClientStream::new(config, None, Box::new(OsRandom), Instant::now());
@@ -176,6 +179,7 @@ impl Connection<Client> {
             authenticated: false,
             stream_id: None,
             max_send: None,
+            server_idle: None,
             cache: None,
             next_id: 0,
             ping: None,
@@ -189,8 +193,12 @@ impl Connection<Client> {
         self.role.stream_id.as_deref()
     }
 
-    /// The salted-password cache from the last SCRAM login, to pass to
-    /// the next connection so that it skips PBKDF2.
+    /// The salted-password cache left by a successful SCRAM login on this
+    /// stream (or the one handed in with
+    /// [`set_scram_cache`](Self::set_scram_cache), if the login did not
+    /// use SCRAM). Pass it to the next connection of the account with
+    /// `set_scram_cache` so that it skips PBKDF2; the password never has
+    /// to be kept for that.
     pub fn take_scram_cache(&mut self) -> Option<sasl::SaltedPasswordCache> {
         self.role.cache.take()
     }
@@ -242,6 +250,7 @@ impl Client {
         let f = Features::parse(el);
         if let Some(l) = f.limits {
             self.max_send = l.max_bytes.map(|n| n as usize);
+            self.server_idle = l.idle_seconds.map(Duration::from_secs);
         }
         if !self.tls.active {
             match (f.starttls, self.config.tls) {
@@ -417,9 +426,20 @@ impl Client {
         }
     }
 
+    /// The configured keepalive interval, shortened to half the server's
+    /// advertised `idle-seconds` (XEP-0478) when that is sooner, so that
+    /// the server never finds the stream idle.
+    fn keepalive_interval(&self) -> Option<Duration> {
+        let k = self.config.keepalive?;
+        Some(match self.server_idle {
+            Some(idle) => k.min(idle / 2).max(Duration::from_secs(1)),
+            None => k,
+        })
+    }
+
     fn go_online(&mut self, core: &mut Core, jid: String, now: Instant) {
         core.set_timer(Timer::Negotiation, None);
-        if let Some(k) = self.config.keepalive {
+        if let Some(k) = self.keepalive_interval() {
             core.set_timer(Timer::Keepalive, Some(now + k));
         }
         self.state = State::Online;
@@ -577,7 +597,7 @@ impl Role for Client {
                                 .with_attr("type", "get")
                                 .with_attr("id", &id)
                                 .with_attr("to", self.config.jid.domain().as_ref())
-                                .with_child(Element::new("ping", "urn:xmpp:ping"));
+                                .with_child(Element::new("ping", ns::PING));
                             core.send(&ping).expect("valid element");
                             core.set_timer(Timer::Deadline, Some(now + timeout));
                             self.ping = Some(id);
@@ -585,7 +605,7 @@ impl Role for Client {
                         Some(_) => {}
                         None => core.send_whitespace(),
                     }
-                    if let Some(k) = self.config.keepalive {
+                    if let Some(k) = self.keepalive_interval() {
                         core.set_timer(Timer::Keepalive, Some(now + k));
                     }
                 }

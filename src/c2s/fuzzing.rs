@@ -11,7 +11,7 @@ use super::{
 };
 use crate::random::SeededRandom;
 use crate::sasl::{
-    ChannelBinding, ChannelBindingType, Credentials, ScramCredentials, ScramHash, TlsInfo,
+    ChannelBinding, ChannelBindingType, Credentials, DecoyKey, ScramCredentials, ScramHash, TlsInfo,
 };
 use crate::stream::connection::Role;
 use crate::stream::{Connection, Error, Event, Request};
@@ -68,7 +68,8 @@ pub fn client_config() -> ClientConfig {
 
 /// The server configuration of the fuzz and replay harnesses.
 pub fn server_config() -> ServerConfig {
-    let mut c = ServerConfig::new(DOMAIN);
+    // A fixed decoy key, so that every run sees the same decoy salts.
+    let mut c = ServerConfig::new(DOMAIN, DecoyKey::new([0x42; DecoyKey::LEN]));
     c.tls = TlsRequirement::Optional;
     c
 }
@@ -172,7 +173,7 @@ fn drive<R: Role>(
 pub fn server(data: &[u8]) -> Outcome {
     let now = Instant::now();
     let mut s = ServerStream::new(
-        server_config(),
+        std::sync::Arc::new(server_config()),
         None,
         Box::new(SeededRandom::new(SERVER_SEED)),
         now,

@@ -9,12 +9,13 @@
 //! between (see the `client`, `tokio_client` and `server` examples).
 //!
 //! ```
+//! use std::sync::Arc;
 //! use std::time::Instant;
-//! use xmpp_proto::c2s::{BindDecision, ClientConfig, ClientStream, ServerConfig, ServerStream};
-//! use xmpp_proto::random::OsRandom;
-//! use xmpp_proto::sasl::{ChannelBinding, ChannelBindingType, Credentials, Mechanism, ScramCredentials, ScramHash, TlsInfo};
-//! use xmpp_proto::stanza::{Message, MessageType};
-//! use xmpp_proto::stream::{Event, Request};
+//! use xmpp_sansio::c2s::{BindDecision, ClientConfig, ClientStream, ServerConfig, ServerStream};
+//! use xmpp_sansio::random::OsRandom;
+//! use xmpp_sansio::sasl::{ChannelBinding, ChannelBindingType, Credentials, DecoyKey, Mechanism, ScramCredentials, ScramHash, TlsInfo};
+//! use xmpp_sansio::stanza::{Message, MessageType};
+//! use xmpp_sansio::stream::{Event, Request};
 //!
 //! // What the server stores at registration: a SCRAM record, not the password.
 //! let record = ScramCredentials::derive(ScramHash::Sha256, "secret", b"salt-for-juliet!", 4096).unwrap();
@@ -23,9 +24,12 @@
 //! let mut client = ClientStream::new(
 //!     ClientConfig::new("juliet@example.com".parse().unwrap(), "secret"), None, Box::new(OsRandom), now);
 //! // This server keeps SHA-256 records only, so it offers SCRAM-SHA-256.
-//! let mut config = ServerConfig::new("example.com");
+//! // One configuration for the whole server, with its decoy key (made once
+//! // and stored with the server's secrets; see sasl::DecoyKey).
+//! let mut config = ServerConfig::new("example.com", DecoyKey::generate(&mut OsRandom));
 //! config.sasl.mechanisms = vec![Mechanism::ScramSha256Plus, Mechanism::ScramSha256];
-//! let mut server = ServerStream::new(config, None, Box::new(OsRandom), now);
+//! let config = Arc::new(config);
+//! let mut server = ServerStream::new(config.clone(), None, Box::new(OsRandom), now);
 //! // Stands in for the TLS handshake: both ends learn the same
 //! // channel-binding data (a real host asks its TLS library).
 //! let tls = || TlsInfo::tls().with_binding(ChannelBinding::new(ChannelBindingType::TlsExporter, vec![42; 32]));

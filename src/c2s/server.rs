@@ -3,6 +3,7 @@
 //! from the host, resource binding decided by the host, then stanzas with
 //! `from` stamped by the server (§8.1.2.1).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::features::{Features, decode_sasl, encode_sasl};
@@ -57,15 +58,28 @@ pub struct ServerConfig {
     /// The language of the human-readable text the server generates,
     /// announced as `xml:lang` of its stream (RFC 6120 §4.7.4).
     pub lang: String,
+    /// How long an online client may send nothing at all (not even a
+    /// whitespace keepalive) before the server checks on it (RFC 6120
+    /// §4.6.4). Advertised as XEP-0478 `idle-seconds` with the limits.
+    /// `None` never checks: a peer that goes silent without closing its
+    /// TCP connection then holds its session until the host ends it.
+    pub idle_timeout: Option<Duration>,
+    /// After [`idle_timeout`](Self::idle_timeout), send an XEP-0199 ping
+    /// and wait this long for any traffic before ending the stream with
+    /// `connection-timeout`; `None` ends it at once.
+    pub idle_ping_timeout: Option<Duration>,
 }
 
 impl ServerConfig {
-    /// A configuration serving `domain`, TLS required.
-    pub fn new(domain: &str) -> ServerConfig {
+    /// A configuration serving `domain`, TLS required, with the server's
+    /// decoy key (see [`sasl::DecoyKey`]: one per server, kept across
+    /// restarts). Build it once and share it, as an `Arc`, between every
+    /// [`ServerStream`] of the server.
+    pub fn new(domain: &str, decoy_key: sasl::DecoyKey) -> ServerConfig {
         ServerConfig {
             domains: vec![domain.to_owned()],
             tls: TlsRequirement::Required,
-            sasl: sasl::ServerConfig::default(),
+            sasl: sasl::ServerConfig::new(decoy_key),
             limits_before_auth: Limits::before_auth(),
             limits: Limits::default(),
             advertise_limits: true,
@@ -73,6 +87,8 @@ impl ServerConfig {
             max_auth_failures: 3,
             extension_namespaces: Vec::new(),
             lang: "en".to_owned(),
+            idle_timeout: Some(Duration::from_secs(300)),
+            idle_ping_timeout: Some(Duration::from_secs(60)),
         }
     }
 }
@@ -111,7 +127,7 @@ enum State {
 
 /// The server role of a c2s stream; see [`ServerStream`].
 pub struct Server {
-    config: ServerConfig,
+    config: Arc<ServerConfig>,
     rng: Box<dyn Random>,
     state: State,
     tls: TlsInfo,
@@ -122,6 +138,8 @@ pub struct Server {
     jid: Option<String>,
     advertised: Option<sasl::Advertisement>,
     failures: u32,
+    /// The id of our idle check's ping and when it went out.
+    ping: Option<(String, Instant)>,
 }
 
 impl std::fmt::Debug for Server {
@@ -148,9 +166,10 @@ pub type ServerStream = Connection<Server>;
 
 impl Connection<Server> {
     /// A stream for a freshly accepted connection. For direct TLS
-    /// (XEP-0368), `tls` is what the host's handshake gave.
+    /// (XEP-0368), `tls` is what the host's handshake gave. `config` is
+    /// the server's one configuration, shared by all its streams.
     pub fn new(
-        config: ServerConfig,
+        config: Arc<ServerConfig>,
         tls: Option<TlsInfo>,
         rng: Box<dyn Random>,
         now: Instant,
@@ -168,6 +187,7 @@ impl Connection<Server> {
             jid: None,
             advertised: None,
             failures: 0,
+            ping: None,
         };
         core.set_fallback_header(server.fallback_header());
         Connection { core, role: server }
@@ -236,6 +256,9 @@ impl Connection<Server> {
                     )
                 })?;
                 self.core.set_timer(Timer::Negotiation, None);
+                if let Some(idle) = self.role.config.idle_timeout {
+                    self.core.set_timer(Timer::Keepalive, Some(now + idle));
+                }
                 self.role.jid = Some(full.clone());
                 self.role.state = State::Online;
                 self.core.emit(Event::Online { jid: full });
@@ -309,7 +332,8 @@ impl Server {
             // RFC 6121 Appendix E: advertised for old clients, optional.
             f.session = Some(true);
             if self.config.advertise_limits {
-                f.limits = Some(StreamLimits::from_limits(&self.config.limits, None));
+                let idle = self.config.idle_timeout.map(|d| d.as_secs().max(1));
+                f.limits = Some(StreamLimits::from_limits(&self.config.limits, idle));
             }
         }
         core.send(&f.to_element()).expect("valid element");
@@ -455,6 +479,45 @@ impl Server {
         stanza
     }
 
+    /// RFC 6120 §4.6.4 and XEP-0478 `idle-seconds`: once online, a client
+    /// silent for [`ServerConfig::idle_timeout`] is pinged (or, without a
+    /// ping timeout, its stream ends with `connection-timeout`). The check
+    /// runs when the timer fires and re-arms from the last traffic, so
+    /// reading costs nothing per byte.
+    fn idle_check(&mut self, core: &mut Core, now: Instant) -> Result<(), Error> {
+        let Some(idle) = self.config.idle_timeout else {
+            return Ok(());
+        };
+        if !matches!(self.state, State::Online) || core.close_sent() || self.ping.is_some() {
+            return Ok(());
+        }
+        let since = core.last_input().unwrap_or(now);
+        if since + idle > now {
+            core.set_timer(Timer::Keepalive, Some(since + idle));
+            return Ok(());
+        }
+        let Some(wait) = self.config.idle_ping_timeout else {
+            self.state = State::Done;
+            return Err(core.fail(
+                StreamError::new(Condition::ConnectionTimeout)
+                    .with_text("no traffic within the idle timeout"),
+            ));
+        };
+        let mut raw = [0u8; 8];
+        self.rng.fill(&mut raw);
+        let id = format!("idle-{:016x}", u64::from_le_bytes(raw));
+        let ping = Element::new("iq", ns::CLIENT)
+            .with_attr("type", "get")
+            .with_attr("id", &id)
+            .with_attr("from", &self.domain)
+            .with_attr("to", self.jid.as_deref().unwrap_or(&self.domain))
+            .with_child(Element::new("ping", ns::PING));
+        core.send(&ping).expect("valid element");
+        core.set_timer(Timer::Deadline, Some(now + wait));
+        self.ping = Some((id, now));
+        Ok(())
+    }
+
     fn is_stanza(el: &Element) -> bool {
         el.ns() == ns::CLIENT && matches!(el.name(), "message" | "presence" | "iq")
     }
@@ -580,6 +643,22 @@ impl Role for Server {
             }
             State::Online => {
                 self.state = State::Online;
+                if let Some((id, _)) = &self.ping
+                    && el.is("iq", ns::CLIENT)
+                    && el.attr("id") == Some(id.as_str())
+                    && matches!(el.attr("type"), Some("result" | "error"))
+                {
+                    // The answer to our idle check (XEP-0199 §4.2: an
+                    // error from a client without ping support counts).
+                    self.ping = None;
+                    if !core.close_sent() {
+                        core.set_timer(Timer::Deadline, None);
+                        if let Some(idle) = self.config.idle_timeout {
+                            core.set_timer(Timer::Keepalive, Some(now + idle));
+                        }
+                    }
+                    return Ok(());
+                }
                 if Self::is_stanza(&el) {
                     if el.name() == "iq"
                         && el.attr("type") == Some("set")
@@ -629,10 +708,22 @@ impl Role for Server {
         Ok(())
     }
 
-    fn on_timer(&mut self, core: &mut Core, timer: Timer, _now: Instant) -> Result<(), Error> {
+    fn on_timer(&mut self, core: &mut Core, timer: Timer, now: Instant) -> Result<(), Error> {
         match timer {
             Timer::Negotiation => Err(core.fail(StreamError::new(Condition::ConnectionTimeout))),
-            Timer::Keepalive => Ok(()),
+            Timer::Keepalive => self.idle_check(core, now),
+            Timer::Deadline if self.ping.is_some() && !core.close_sent() => {
+                let (_, sent) = self.ping.take().expect("checked");
+                if core.last_input().is_some_and(|t| t > sent) {
+                    // Traffic since the ping: alive, whether or not it
+                    // answered the ping itself.
+                    return self.idle_check(core, now);
+                }
+                self.state = State::Done;
+                Err(core.fail(
+                    StreamError::new(Condition::ConnectionTimeout).with_text("no answer to ping"),
+                ))
+            }
             Timer::Deadline => Err(core.finish(Some(Error::ConnectionLost))),
         }
     }

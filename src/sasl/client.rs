@@ -431,9 +431,11 @@ impl Client {
         }
     }
 
-    /// Returns the salted-password cache passed in with
-    /// [`ClientCredentials::with_cache`], updated after a verified SCRAM
-    /// exchange.
+    /// Returns the salted-password cache: after a verified SCRAM exchange,
+    /// one that holds its salted password (the cache passed in with
+    /// [`ClientCredentials::with_cache`], updated, or a new one); before
+    /// that, or for other mechanisms, the cache passed in, if any. Hand it
+    /// to the next login of the account so that it skips PBKDF2.
     pub fn take_cache(&mut self) -> Option<SaltedPasswordCache> {
         if let Inner::Scram(s) = &mut self.inner
             && let Some(c) = s.take_cache()

@@ -232,14 +232,15 @@ pub(crate) fn salted_prepared(
 /// The decoy salt for an unknown user is `HMAC-SHA-256(key, hash name ||
 /// authcid)`, cut to [`SALT_LEN`] bytes, so that asking twice for the same
 /// unknown user shows the same salt, as for a real user, while different
-/// users get unrelated salts. [`ServerConfig::default`](super::ServerConfig)
-/// makes a fresh key from the operating system's generator. A host with
-/// several server processes, or that restarts, should create one key with
-/// [`DecoyKey::generate`], store [`as_bytes`](Self::as_bytes) like any
-/// other secret, and set [`ServerConfig::decoy_key`](super::ServerConfig::decoy_key)
-/// from [`DecoyKey::new`] everywhere; otherwise an unknown user's salt
-/// changes when the process does. Anyone who knows the key can tell decoys
-/// from real records.
+/// users get unrelated salts.
+///
+/// A server has one key: create it once with [`DecoyKey::generate`], store
+/// [`as_bytes`](Self::as_bytes) like any other secret, and build every
+/// [`ServerConfig`](super::ServerConfig) of every process that serves the
+/// same users from [`DecoyKey::new`]. A key drawn per connection or per
+/// start would change an unknown user's salt between attempts while a real
+/// user's stays, which tells anyone which accounts exist. Anyone who knows
+/// the key can tell decoys from real records.
 #[derive(Clone)]
 pub struct DecoyKey(Zeroizing<[u8; DecoyKey::LEN]>);
 

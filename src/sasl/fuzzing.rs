@@ -65,12 +65,10 @@ fn split(data: &[u8]) -> (&[u8], Option<&[u8]>) {
 }
 
 fn config() -> ServerConfig {
-    ServerConfig {
-        mechanisms: Mechanism::ALL.to_vec(),
-        // Fixed, so that every run sees the same decoy salts.
-        decoy_key: DecoyKey::new([0x42; DecoyKey::LEN]),
-        ..ServerConfig::default()
-    }
+    // A fixed key, so that every run sees the same decoy salts.
+    let mut c = ServerConfig::new(DecoyKey::new([0x42; DecoyKey::LEN]));
+    c.mechanisms = Mechanism::ALL.to_vec();
+    c
 }
 
 /// SCRAM server. The first byte selects the mechanism (low three bits,

@@ -69,13 +69,14 @@
 //! A complete SCRAM-SHA-256-PLUS exchange between the two sides:
 //!
 //! ```
-//! use xmpp_proto::random::OsRandom;
-//! use xmpp_proto::sasl::*;
+//! use xmpp_sansio::random::OsRandom;
+//! use xmpp_sansio::sasl::*;
 //!
 //! let mut rng = OsRandom;
 //!
 //! // Registration: the server stores a record, not the password.
-//! let server_config = ServerConfig::default();
+//! // One decoy key per server, kept with its other secrets.
+//! let server_config = ServerConfig::new(DecoyKey::generate(&mut rng));
 //! let record = server_config
 //!     .derive_credentials(ScramHash::Sha512, "pencil", &mut rng)
 //!     .unwrap();

@@ -853,10 +853,13 @@ impl ScramClient {
         Ok(())
     }
 
+    /// Keeps the salted password of a verified exchange, in the cache the
+    /// host handed in or in a new one, for the host to take.
     fn remember(&mut self, salted: &[u8], salt: &[u8], iterations: u32) {
-        if let Some(cache) = &mut self.p.cache {
-            cache.insert(self.p.hash, salt, iterations, salted);
-        }
+        self.p
+            .cache
+            .get_or_insert_with(SaltedPasswordCache::default)
+            .insert(self.p.hash, salt, iterations, salted);
     }
 
     /// Handles `<success/>` and its additional data.

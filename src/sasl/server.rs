@@ -19,7 +19,7 @@ use super::external::ExternalServer;
 use super::plain::PlainServer;
 use super::scram::{ScramHash, ScramServer, ScramServerParams, downgrade_protection_hash};
 use super::{Condition, Error, Mechanism};
-use crate::random::{OsRandom, Random};
+use crate::random::Random;
 
 /// Server policy, shared by all connections.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,14 +44,20 @@ pub struct ServerConfig {
     /// it changes the XEP-0474 hash.
     pub advertise_channel_bindings: bool,
     /// The secret the decoy salts of unknown users are derived from; see
-    /// [`DecoyKey`]. The default is fresh from the operating system's
-    /// generator on every call; set a stored key so that it survives
-    /// restarts and is shared by every process serving the same users.
+    /// [`DecoyKey`]. One per server, kept across restarts and shared by
+    /// every process that serves the same users: a key that changes
+    /// changes the salts shown for unknown users, and tells them apart.
     pub decoy_key: DecoyKey,
 }
 
-impl Default for ServerConfig {
-    fn default() -> Self {
+impl ServerConfig {
+    /// The default policy, with the server's `decoy_key`.
+    ///
+    /// Make the key once with [`DecoyKey::generate`], store
+    /// [`DecoyKey::as_bytes`] with the server's other secrets, and build
+    /// every configuration from [`DecoyKey::new`]. Build one configuration
+    /// for the whole server, not one per connection.
+    pub fn new(decoy_key: DecoyKey) -> Self {
         Self {
             // The password-based mechanisms, strongest first; EXTERNAL and
             // ANONYMOUS need a host policy and are opted into.
@@ -61,7 +67,7 @@ impl Default for ServerConfig {
             max_message_len: 4096,
             downgrade_protection: false,
             advertise_channel_bindings: true,
-            decoy_key: DecoyKey::generate(&mut OsRandom),
+            decoy_key,
         }
     }
 }

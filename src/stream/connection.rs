@@ -119,7 +119,8 @@ pub(crate) enum AfterStartTls {
 pub enum Timer {
     /// Negotiation must be finished by then.
     Negotiation,
-    /// Send a keepalive or ping.
+    /// Send a keepalive or ping (client), or check whether the peer has
+    /// gone idle (server).
     Keepalive,
     /// The peer must have answered a ping, or closed after our close.
     Deadline,
@@ -210,6 +211,9 @@ pub struct Core {
     sent_header: bool,
     fallback_header: Option<StreamHeader>,
     timers: [Option<Instant>; TIMERS],
+    /// When the peer last sent anything, whitespace and partial elements
+    /// included.
+    last_input: Option<Instant>,
 }
 
 impl Core {
@@ -227,7 +231,13 @@ impl Core {
             sent_header: false,
             fallback_header: None,
             timers: [None; TIMERS],
+            last_input: None,
         }
+    }
+
+    /// When the peer last sent any bytes (XEP-0478 counts all traffic).
+    pub(crate) fn last_input(&self) -> Option<Instant> {
+        self.last_input
     }
 
     /// Writes our stream header; elements are written in its namespace
@@ -363,6 +373,9 @@ impl<R: Role> Connection<R> {
     pub fn handle_input(&mut self, data: &[u8], now: Instant) -> Result<(), Error> {
         if let Some(e) = &self.core.error {
             return Err(e.clone());
+        }
+        if !data.is_empty() {
+            self.core.last_input = Some(now);
         }
         if self.core.paused || !self.core.held.is_empty() {
             // Keep order: held bytes go first. Bounded like any element.

@@ -108,7 +108,7 @@ pub(crate) struct Attr {
 /// declarations when it serializes.
 ///
 /// ```
-/// use xmpp_proto::xml::Element;
+/// use xmpp_sansio::xml::Element;
 ///
 /// let msg = Element::new("message", "jabber:client")
 ///     .with_attr("to", "juliet@example.com")

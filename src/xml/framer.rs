@@ -142,7 +142,7 @@ impl Scan {
 /// The incremental reader of one XML stream.
 ///
 /// ```
-/// use xmpp_proto::xml::{FrameEvent, Framer, Limits};
+/// use xmpp_sansio::xml::{FrameEvent, Framer, Limits};
 ///
 /// let mut framer = Framer::new(Limits::default());
 /// let mut events = Vec::new();

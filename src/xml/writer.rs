@@ -40,7 +40,7 @@ pub enum WriteError {
 /// Serializes elements in the namespace context of a stream.
 ///
 /// ```
-/// use xmpp_proto::xml::{Element, Scope, Writer};
+/// use xmpp_sansio::xml::{Element, Scope, Writer};
 ///
 /// let stream = Writer::new(Scope::new("jabber:client").with_prefix("stream", "http://etherx.jabber.org/streams"));
 /// let msg = Element::new("message", "jabber:client")

@@ -5,16 +5,17 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use xmpp_proto::c2s::{BindDecision, ClientConfig, ClientStream, ServerConfig, ServerStream};
-use xmpp_proto::random::SeededRandom;
-use xmpp_proto::sasl::{Credentials, ScramCredentials, ScramHash};
-use xmpp_proto::stream::{Event, Request};
+use xmpp_sansio::c2s::{BindDecision, ClientConfig, ClientStream, ServerConfig, ServerStream};
+use xmpp_sansio::random::SeededRandom;
+use xmpp_sansio::sasl::{Credentials, DecoyKey, ScramCredentials, ScramHash};
+use xmpp_sansio::stream::{Event, Request};
 
 // The same account, records and simulated TLS as the fuzz harnesses, so
 // that recorded sessions and these tests agree.
-pub use xmpp_proto::c2s::fuzzing::{
+pub use xmpp_sansio::c2s::fuzzing::{
     CLIENT_SEED, DOMAIN, PASSWORD, SERVER_SEED, USER, record, tls_info,
 };
 
@@ -25,7 +26,7 @@ pub fn client_config() -> ClientConfig {
 }
 
 pub fn server_config() -> ServerConfig {
-    ServerConfig::new(DOMAIN)
+    ServerConfig::new(DOMAIN, DecoyKey::new([0x42; DecoyKey::LEN]))
 }
 
 /// The server host's user database: stored SCRAM records only.
@@ -49,12 +50,17 @@ pub struct Pair {
     pub chunk: usize,
     server_tls_pending: bool,
     client_tls_pending: bool,
-    pub client_error: Option<xmpp_proto::stream::Error>,
-    pub server_error: Option<xmpp_proto::stream::Error>,
+    pub client_error: Option<xmpp_sansio::stream::Error>,
+    pub server_error: Option<xmpp_sansio::stream::Error>,
 }
 
 impl Pair {
     pub fn new(client: ClientConfig, server: ServerConfig) -> Pair {
+        Pair::sharing(client, Arc::new(server))
+    }
+
+    /// A pair whose server uses a configuration other sessions share.
+    pub fn sharing(client: ClientConfig, server: Arc<ServerConfig>) -> Pair {
         let now = Instant::now();
         Pair {
             client: ClientStream::new(client, None, Box::new(SeededRandom::new(CLIENT_SEED)), now),

@@ -62,7 +62,7 @@ impl Prosody {
         }
         static N: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
-            "xmpp-proto-prosody-{}-{}",
+            "xmpp-sansio-prosody-{}-{}",
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         ));
