@@ -25,9 +25,13 @@
 //! * `whitespace` marks the start of a run of whitespace between elements
 //!   (a keepalive).
 //! * `error` is the RFC 6120 stream error condition the input earns,
-//!   with a human-readable detail and the stream offset where reading
-//!   stopped; the exit status is then 1. A capture that ends inside an
-//!   element is `not-well-formed` too.
+//!   with a human-readable detail and `offset`: the byte offset in the
+//!   capture of the first byte of the top-level item the error lies in
+//!   (the `<` of the element, stream header, XML declaration or closing
+//!   tag, or the first byte of text outside any element). It is the same
+//!   whatever `--chunk` is. The exit status is then 1. A capture that
+//!   ends inside an element is `not-well-formed` too, at the offset of
+//!   that element.
 //!
 //! After a SASL `<success/>` or a STARTTLS `<proceed/>` the stream
 //! restarts (RFC 6120 §6.4.6, §5.4.3.3), as it would on the wire.
@@ -163,7 +167,8 @@ fn main() -> ExitCode {
         line.push_str("{\"event\":\"error\"");
         field(&mut line, "condition", e.condition().as_str());
         field(&mut line, "detail", &e.to_string());
-        line.push_str(&format!(",\"offset\":{}}}", framer.consumed()));
+        let offset = framer.error_offset().unwrap_or(framer.consumed());
+        line.push_str(&format!(",\"offset\":{offset}}}"));
         let _ = writeln!(out, "{line}");
         let _ = out.flush();
         return ExitCode::from(1);

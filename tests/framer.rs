@@ -10,12 +10,21 @@ const HEADER: &str = "<?xml version='1.0' encoding='UTF-8'?><stream:stream from=
     to='im.example.com' version='1.0' xml:lang='en' xmlns='jabber:client' \
     xmlns:stream='http://etherx.jabber.org/streams'>";
 
-/// Feeds `data` split at `cuts` (sorted offsets); returns the events and
-/// the error the framer ended with, if any.
-fn run_cuts(data: &[u8], cuts: &[usize], limits: Limits) -> (Vec<FrameEvent>, Option<Error>) {
+/// What a framer made of a stream: its events, and the error it ended
+/// with, if any, with the error's offset.
+type Outcome = (Vec<FrameEvent>, Option<(Error, u64)>);
+
+/// Feeds `data` split at `cuts` (sorted offsets).
+fn outcome(data: &[u8], cuts: &[usize], limits: Limits) -> Outcome {
     let mut framer = Framer::new(limits);
     let mut events = Vec::new();
     let mut last = 0;
+    let with_offset = |framer: &Framer, e: Error| {
+        let offset = framer
+            .error_offset()
+            .expect("a failed framer has an offset");
+        Some((e, offset))
+    };
     for &c in cuts.iter().chain(std::iter::once(&data.len())) {
         let mut input = &data[last..c];
         last = c;
@@ -23,12 +32,22 @@ fn run_cuts(data: &[u8], cuts: &[usize], limits: Limits) -> (Vec<FrameEvent>, Op
             match framer.next_event(&mut input) {
                 Ok(Some(ev)) => events.push(ev),
                 Ok(None) => break,
-                Err(e) => return (events, Some(e)),
+                Err(e) => return (events, with_offset(&framer, e)),
             }
         }
         assert!(input.is_empty());
     }
-    (events, framer.finish().err())
+    match framer.finish() {
+        Ok(()) => (events, None),
+        Err(e) => (events, with_offset(&framer, e)),
+    }
+}
+
+/// Feeds `data` split at `cuts` (sorted offsets); returns the events and
+/// the error the framer ended with, if any.
+fn run_cuts(data: &[u8], cuts: &[usize], limits: Limits) -> (Vec<FrameEvent>, Option<Error>) {
+    let (events, err) = outcome(data, cuts, limits);
+    (events, err.map(|(e, _)| e))
 }
 
 fn run(data: &[u8]) -> (Vec<FrameEvent>, Option<Error>) {
@@ -114,16 +133,16 @@ fn sample_stream_events() {
 #[test]
 fn every_two_way_split_gives_the_same_events() {
     let data = stream(SAMPLE);
-    let whole = run(&data);
+    let whole = outcome(&data, &[], Limits::default());
     for cut in 0..=data.len() {
         assert_eq!(
-            run_cuts(&data, &[cut], Limits::default()),
+            outcome(&data, &[cut], Limits::default()),
             whole,
             "cut at {cut}"
         );
     }
     let bytewise: Vec<usize> = (1..data.len()).collect();
-    assert_eq!(run_cuts(&data, &bytewise, Limits::default()), whole);
+    assert_eq!(outcome(&data, &bytewise, Limits::default()), whole);
 }
 
 #[test]
@@ -138,11 +157,11 @@ fn every_split_of_a_failing_stream_fails_the_same_way() {
         "<a><![CDATA[ok]]></a><?pi?>",
     ] {
         let data = stream(body);
-        let whole = run(&data);
+        let whole = outcome(&data, &[], Limits::default());
         assert!(whole.1.is_some(), "{body}");
         for cut in 0..=data.len() {
             assert_eq!(
-                run_cuts(&data, &[cut], Limits::default()),
+                outcome(&data, &[cut], Limits::default()),
                 whole,
                 "{body} cut at {cut}"
             );
@@ -162,16 +181,18 @@ const PIECES: &[&str] = &[
     "<r xmlns='urn:xmpp:sm:3'/>",
 ];
 
-const BAD_PIECES: &[&str] = &[
-    "<!-- no -->",
-    "<a>&nbsp;</a>",
-    "oops",
-    "<a b='1' b='1'/>",
-    "<x:y/>",
-    "<?php ?>",
-    "<!DOCTYPE a>",
-    "<a>\u{1}</a>",
-    "<a></a></stream:stream><b/>",
+/// Snippets that end a stream, with the offset in each of the item the
+/// error lies in.
+const BAD_PIECES: &[(&str, usize)] = &[
+    ("<!-- no -->", 0),
+    ("<a>&nbsp;</a>", 0),
+    ("oops", 0),
+    ("<a b='1' b='1'/>", 0),
+    ("<x:y/>", 0),
+    ("<?php ?>", 0),
+    ("<!DOCTYPE a>", 0),
+    ("<a>\u{1}</a>", 0),
+    ("<a></a></stream:stream><b/>", 23),
 ];
 
 proptest! {
@@ -186,7 +207,7 @@ proptest! {
     ) {
         let mut body: String = picks.iter().map(|&i| PIECES[i]).collect();
         if let Some(b) = bad {
-            body.push_str(BAD_PIECES[b]);
+            body.push_str(BAD_PIECES[b].0);
         }
         if close {
             body.push_str("</stream:stream>");
@@ -194,9 +215,17 @@ proptest! {
         let data = stream(&body);
         let mut cuts: Vec<usize> = cut_seeds.iter().map(|i| i.index(data.len() + 1)).collect();
         cuts.sort_unstable();
-        let whole = run(&data);
-        prop_assert_eq!(run_cuts(&data, &cuts, Limits::default()), whole.clone());
+        // The same events, error and error offset, however it is cut.
+        let whole = outcome(&data, &[], Limits::default());
+        prop_assert_eq!(outcome(&data, &cuts, Limits::default()), whole.clone());
         prop_assert_eq!(whole.1.is_some(), bad.is_some());
+        if let (Some(b), Some((_, offset))) = (bad, &whole.1) {
+            // The bad piece starts where the good ones end.
+            let (piece, within) = BAD_PIECES[b];
+            let start = HEADER.len() + body.len() - piece.len()
+                - if close { "</stream:stream>".len() } else { 0 };
+            prop_assert_eq!(*offset, (start + within) as u64);
+        }
     }
 }
 
@@ -748,4 +777,58 @@ fn a_self_closing_header_opens_and_closes_the_stream() {
     let mut more = data.to_vec();
     more.extend_from_slice(b"<a/>");
     assert_eq!(run(&more).1, Some(Error::DataAfterClose));
+}
+
+#[test]
+fn error_offsets_do_not_depend_on_chunking() {
+    // Hostile streams whose offsets once moved with the read size. The
+    // offset is the first byte of the item the error lies in.
+    let deep = format!("{HEADER}{}", "<a>".repeat(10_000));
+    let mut huge = format!("{HEADER}<message a='").into_bytes();
+    huge.resize(huge.len() + 10_000_000, b'x');
+    let declaration = "<?xml version='1.0'?>";
+    let cases: Vec<(Vec<u8>, Condition, usize)> = vec![
+        (
+            format!("{declaration}<!-- c --><stream:stream/>").into_bytes(),
+            Condition::RestrictedXml,
+            declaration.len(),
+        ),
+        (deep.into_bytes(), Condition::PolicyViolation, HEADER.len()),
+        (huge, Condition::PolicyViolation, HEADER.len()),
+        (
+            stream("<message/><message><body>a<?pi x?></body></message>"),
+            Condition::RestrictedXml,
+            HEADER.len() + "<message/>".len(),
+        ),
+        (
+            stream("<message/> \n <presence></message>"),
+            Condition::NotWellFormed,
+            HEADER.len() + "<message/> \n ".len(),
+        ),
+        (
+            stream("<message/> text"),
+            Condition::BadFormat,
+            HEADER.len() + "<message/> ".len(),
+        ),
+        // Cut off inside an element: the element's start.
+        (
+            stream("<message/><message><body>a"),
+            Condition::NotWellFormed,
+            HEADER.len() + "<message/>".len(),
+        ),
+    ];
+    for (data, condition, offset) in cases {
+        let shown = String::from_utf8_lossy(&data[..data.len().min(120)]).into_owned();
+        for chunk in [1, 2, 3, 7, 64, 4096, 65_536, usize::MAX] {
+            let cuts: Vec<usize> = if chunk == usize::MAX {
+                Vec::new()
+            } else {
+                (chunk..data.len()).step_by(chunk).collect()
+            };
+            let (_, err) = outcome(&data, &cuts, Limits::default());
+            let (e, at) = err.unwrap_or_else(|| panic!("accepted: {shown}"));
+            assert_eq!(e.condition(), condition, "{shown} in chunks of {chunk}");
+            assert_eq!(at, offset as u64, "{shown} in chunks of {chunk}: {e}");
+        }
+    }
 }

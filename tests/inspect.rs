@@ -73,15 +73,26 @@ fn errors_are_one_json_line_and_exit_status_1() {
         ("junk", "bad-format"),
     ];
     for (body, condition) in cases {
-        let (code, lines) = run(&["--chunk", "5"], format!("{header}{body}").as_bytes());
-        assert_eq!(code, 1, "{body}");
-        let last = lines.last().unwrap();
-        assert!(
-            last.starts_with(&format!(
-                r#"{{"event":"error","condition":"{condition}","detail":""#
-            )),
-            "{body}: {last}"
-        );
+        let input = format!("{header}{body}");
+        let mut seen = Vec::new();
+        for chunk in ["1", "5", "4096"] {
+            let (code, lines) = run(&["--chunk", chunk], input.as_bytes());
+            assert_eq!(code, 1, "{body}");
+            let last = lines.last().unwrap().clone();
+            assert!(
+                last.starts_with(&format!(
+                    r#"{{"event":"error","condition":"{condition}","detail":""#
+                )),
+                "{body}: {last}"
+            );
+            // The offset of the item the error lies in, in any chunking.
+            assert!(
+                last.ends_with(&format!(r#","offset":{}}}"#, header.len())),
+                "{body} in chunks of {chunk}: {last}"
+            );
+            seen.push(last);
+        }
+        assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:?}");
     }
     let (code, lines) = run(&[], b"<a>\"quoted\"\\</a>");
     assert_eq!(code, 1);

@@ -178,6 +178,10 @@ pub struct Framer {
     item_bytes: usize,
     error: Option<Error>,
     consumed: u64,
+    /// Stream offset of the first byte of the item being read.
+    item_start: u64,
+    /// Where the error lies; see [`Framer::error_offset`].
+    error_offset: Option<u64>,
     scratch: Scratch,
 }
 
@@ -197,6 +201,8 @@ impl Framer {
             item_bytes: 0,
             error: None,
             consumed: 0,
+            item_start: 0,
+            error_offset: None,
             scratch: Scratch::default(),
         }
     }
@@ -256,6 +262,17 @@ impl Framer {
         self.error.as_ref()
     }
 
+    /// Where the error lies, once the framer has failed: the stream offset
+    /// (bytes from the start of all input, across [`reset`](Self::reset)s)
+    /// of the first byte of the top-level item it was found in. That is
+    /// the `<` of the element, stream header, XML declaration or closing
+    /// tag that broke a rule or a limit, or the first byte of the text or
+    /// data found outside any element. The same input gives the same
+    /// offset in any chunking, as it gives the same error.
+    pub fn error_offset(&self) -> Option<u64> {
+        self.error_offset
+    }
+
     /// Reports the end of input: an error if it cut an item in half or
     /// came before a stream header was complete. A stream that simply has
     /// no `</stream:stream>` yet is not an error here.
@@ -266,6 +283,7 @@ impl Framer {
         if !self.buf.is_empty() {
             let e = Error::UnexpectedEof;
             self.error = Some(e.clone());
+            self.error_offset = Some(self.item_start);
             return Err(e);
         }
         Ok(())
@@ -284,6 +302,7 @@ impl Framer {
         let r = self.step(input);
         if let Err(e) = &r {
             self.error = Some(e.clone());
+            self.error_offset = Some(self.item_start);
             self.buf = Vec::new();
         }
         r
@@ -359,6 +378,7 @@ impl Framer {
                 continue;
             }
             self.in_whitespace = false;
+            self.item_start = self.consumed;
             if input[0] != b'<' {
                 return Err(match self.phase {
                     Phase::Stream => Error::TextAtTopLevel,

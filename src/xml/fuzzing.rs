@@ -19,7 +19,8 @@ pub fn limits() -> Limits {
 /// Feeds `data[2..]` to a framer twice, whole and in chunks whose sizes
 /// come from `data[..2]`, and checks that:
 ///
-/// * both runs give the same events and end with the same error;
+/// * both runs give the same events and end with the same error, at the
+///   same [`Framer::error_offset`];
 /// * the framer never holds more than the element size limit;
 /// * an error is sticky;
 /// * every element read is written back by the [`Writer`] and reads back
@@ -51,10 +52,29 @@ pub fn framer(data: &[u8]) -> (usize, Option<Error>) {
             round_trip(el);
         }
     }
-    (whole.0.len(), whole.1)
+    (whole.0.len(), whole.1.map(|(e, _)| e))
 }
 
-fn run(input: &[u8], sizes: &[usize]) -> (Vec<FrameEvent>, Option<Error>) {
+/// Events, and the error with its offset.
+type Outcome = (Vec<FrameEvent>, Option<(Error, u64)>);
+
+fn run(input: &[u8], sizes: &[usize]) -> Outcome {
+    let (events, error) = read(input, sizes);
+    let Some((e, framer)) = error else {
+        return (events, None);
+    };
+    let offset = framer
+        .error_offset()
+        .expect("a failed framer has an offset");
+    // The offset names the item the error lies in: a byte of the input.
+    assert!(
+        offset < input.len() as u64,
+        "offset {offset} past the input"
+    );
+    (events, Some((e, offset)))
+}
+
+fn read(input: &[u8], sizes: &[usize]) -> (Vec<FrameEvent>, Option<(Error, Framer)>) {
     let limits = limits();
     let mut framer = Framer::new(limits.clone());
     let mut events = Vec::new();
@@ -82,14 +102,17 @@ fn run(input: &[u8], sizes: &[usize]) -> (Vec<FrameEvent>, Option<Error>) {
                         Err(e.clone()),
                         "error not sticky"
                     );
-                    return (events, Some(e));
+                    return (events, Some((e, framer)));
                 }
             }
             assert!(framer.buffered() <= limits.max_stanza_bytes.max(limits.max_header_bytes));
         }
         assert!(framer.buffered() <= limits.max_stanza_bytes.max(limits.max_header_bytes));
     }
-    (events, framer.finish().err())
+    match framer.finish() {
+        Ok(()) => (events, None),
+        Err(e) => (events, Some((e, framer))),
+    }
 }
 
 fn round_trip(el: &Element) {
