@@ -103,13 +103,24 @@ impl Ejabberd {
         fs::create_dir_all(dir.join("spool")).unwrap();
         fs::create_dir_all(dir.join("logs")).unwrap();
 
-        // Key and certificate in one file, readable by its owner only.
-        let cert = rcgen::generate_simple_self_signed(vec![DOMAIN.to_owned()]).unwrap();
-        let mut pem = cert.cert.pem();
+        // Key and certificate in one file, readable by its owner only. Not
+        // rcgen's `generate_simple_self_signed`: its expiry (year 4096) makes
+        // ejabberd 23.01 crash when it sets a timer for the expiry (Erlang
+        // timers reach about 292 years), and then STARTTLS fails.
+        let mut params = rcgen::CertificateParams::new(vec![DOMAIN.to_owned()]).unwrap();
+        let secs = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let year = 1970 + (secs / 31_556_952) as i32;
+        params.not_after = rcgen::date_time_ymd(year + 20, 1, 1);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let mut pem = cert.pem();
         if !pem.ends_with('\n') {
             pem.push('\n');
         }
-        pem.push_str(&cert.signing_key.serialize_pem());
+        pem.push_str(&key.serialize_pem());
         let cert_path = dir.join("cert.pem");
         fs::write(&cert_path, pem).unwrap();
         fs::set_permissions(&cert_path, fs::Permissions::from_mode(0o600)).unwrap();
