@@ -363,3 +363,238 @@ fn a_resource_xml_cannot_carry_fails_negotiation_instead_of_panicking() {
         "{r:?}"
     );
 }
+
+// --- Channel binding: which flag goes out, and the one retry --------------------
+
+/// A client over TLS whose host can supply tls-exporter data (`bind`) or
+/// no binding data at all.
+fn scram_client(bind: bool) -> Scripted {
+    let mut c = ClientConfig::new("juliet@example.com".parse().unwrap(), "pw");
+    c.tls = TlsPolicy::Direct;
+    let mut tls = TlsInfo::tls();
+    if bind {
+        tls = tls.with_binding(sasl::ChannelBinding::new(
+            sasl::ChannelBindingType::TlsExporter,
+            vec![7; 32],
+        ));
+    }
+    Scripted::new(c, Some(tls))
+}
+
+/// `<stream:features/>` with these mechanisms and, if given, an XEP-0440
+/// list.
+fn sasl_features(mechanisms: &[&str], bindings: Option<&[&str]>) -> String {
+    let mut f =
+        String::from("<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>");
+    for m in mechanisms {
+        f.push_str(&format!("<mechanism>{m}</mechanism>"));
+    }
+    f.push_str("</mechanisms>");
+    if let Some(types) = bindings {
+        f.push_str("<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'>");
+        for t in types {
+            f.push_str(&format!("<channel-binding type='{t}'/>"));
+        }
+        f.push_str("</sasl-channel-binding>");
+    }
+    f.push_str("</stream:features>");
+    f
+}
+
+/// The `<auth/>`s in `out`: mechanism and decoded initial response.
+fn auths(out: &str) -> Vec<(String, String)> {
+    use base64::Engine;
+    out.match_indices("<auth ")
+        .map(|(at, _)| {
+            let tag = &out[at..];
+            let m = tag.find("mechanism='").unwrap() + 11;
+            let mechanism = tag[m..m + tag[m..].find('\'').unwrap()].to_owned();
+            let text = &tag[tag.find('>').unwrap() + 1..tag.find("</auth>").unwrap()];
+            let data = base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .unwrap();
+            (mechanism, String::from_utf8(data).unwrap())
+        })
+        .collect()
+}
+
+const NOT_AUTHORIZED: &str = "<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><not-authorized/>\
+    <text>Invalid channel binding</text></failure>";
+
+/// ejabberd before 24.02: -PLUS offered, no XEP-0440 list.
+const OLD_EJABBERD: &[&str] = &[
+    "SCRAM-SHA-1",
+    "SCRAM-SHA-1-PLUS",
+    "SCRAM-SHA-256",
+    "SCRAM-SHA-256-PLUS",
+    "SCRAM-SHA-512",
+    "SCRAM-SHA-512-PLUS",
+    "PLAIN",
+];
+
+#[test]
+fn plus_without_a_list_is_retried_once_with_y() {
+    let mut t = scram_client(true);
+    t.feed(SERVER_HEADER).unwrap();
+    t.feed(&sasl_features(OLD_EJABBERD, None)).unwrap();
+    let first = auths(&t.take_out());
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].0, "SCRAM-SHA-512-PLUS");
+    assert!(
+        first[0].1.starts_with("p=tls-exporter,,n=juliet,r="),
+        "{first:?}"
+    );
+    // Refused before any challenge: the strongest SCRAM without -PLUS,
+    // with `y` (never `n`, never PLAIN).
+    t.feed(NOT_AUTHORIZED).unwrap();
+    let second = auths(&t.take_out());
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].0, "SCRAM-SHA-512");
+    assert!(second[0].1.starts_with("y,,n=juliet,r="), "{second:?}");
+    assert!(!t.c.is_closed());
+    // Only once: a second refusal is final.
+    let r = t.feed(NOT_AUTHORIZED);
+    assert!(
+        matches!(
+            r,
+            Err(Error::AuthenticationFailed {
+                condition: sasl::Condition::NotAuthorized,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+    assert!(auths(&t.take_out()).is_empty());
+}
+
+#[test]
+fn a_failure_after_a_challenge_is_final() {
+    let mut t = scram_client(true);
+    t.feed(SERVER_HEADER).unwrap();
+    t.feed(&sasl_features(OLD_EJABBERD, None)).unwrap();
+    let first = auths(&t.take_out());
+    let nonce = first[0].1.split("r=").nth(1).unwrap().to_owned();
+    // A server-first message: the exchange got as far as the password.
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let server_first = format!("r={nonce}srv,s={},i=4096", b64("salt-of-juliet"));
+    t.feed(&format!(
+        "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge>",
+        b64(&server_first)
+    ))
+    .unwrap();
+    assert!(t.take_out().contains("<response "));
+    // A wrong password: no second attempt.
+    let r = t.feed(NOT_AUTHORIZED);
+    assert!(
+        matches!(r, Err(Error::AuthenticationFailed { .. })),
+        "{r:?}"
+    );
+    assert!(auths(&t.take_out()).is_empty());
+}
+
+#[test]
+fn no_retry_when_only_plain_is_left() {
+    let mut t = scram_client(true);
+    t.feed(SERVER_HEADER).unwrap();
+    t.feed(&sasl_features(&["SCRAM-SHA-1-PLUS", "PLAIN"], None))
+        .unwrap();
+    assert_eq!(auths(&t.take_out())[0].0, "SCRAM-SHA-1-PLUS");
+    let r = t.feed(NOT_AUTHORIZED);
+    assert!(
+        matches!(r, Err(Error::AuthenticationFailed { .. })),
+        "{r:?}"
+    );
+    let out = t.take_out();
+    assert!(auths(&out).is_empty(), "PLAIN after SCRAM: {out}");
+}
+
+#[test]
+fn with_a_list_the_client_binds_to_an_advertised_type_and_does_not_retry() {
+    let mut t = scram_client(true);
+    t.feed(SERVER_HEADER).unwrap();
+    t.feed(&sasl_features(
+        OLD_EJABBERD,
+        Some(&["tls-server-end-point", "tls-exporter"]),
+    ))
+    .unwrap();
+    let first = auths(&t.take_out());
+    assert_eq!(first[0].0, "SCRAM-SHA-512-PLUS");
+    assert!(first[0].1.starts_with("p=tls-exporter,,"), "{first:?}");
+    // The type was not a guess: a refusal is final.
+    assert!(t.feed(NOT_AUTHORIZED).is_err());
+    assert!(auths(&t.take_out()).is_empty());
+}
+
+#[test]
+fn a_list_without_a_usable_type_fails_negotiation() {
+    for list in [
+        &["tls-unique"][..],
+        &["tls-unique", "tls-server-end-point"],
+        &["tls-server-end-point"],
+    ] {
+        let mut t = scram_client(true);
+        t.feed(SERVER_HEADER).unwrap();
+        let r = t.feed(&sasl_features(OLD_EJABBERD, Some(list)));
+        assert!(
+            matches!(r, Err(Error::Negotiation(ref why)) if why.contains("downgrade")),
+            "{list:?}: {r:?}"
+        );
+        let out = t.take_out();
+        assert!(auths(&out).is_empty(), "{list:?}: {out}");
+        assert!(out.ends_with("</stream:stream>"), "{out}");
+    }
+}
+
+#[test]
+fn n_only_without_binding_data_and_y_when_no_plus_is_offered() {
+    // The host has no binding data: `n`, and no retry to make.
+    let mut t = scram_client(false);
+    t.feed(SERVER_HEADER).unwrap();
+    t.feed(&sasl_features(OLD_EJABBERD, None)).unwrap();
+    let first = auths(&t.take_out());
+    assert_eq!(first[0].0, "SCRAM-SHA-512");
+    assert!(first[0].1.starts_with("n,,"), "{first:?}");
+    assert!(t.feed(NOT_AUTHORIZED).is_err());
+    assert!(auths(&t.take_out()).is_empty());
+    // The host could bind but nothing -PLUS is offered: `y`.
+    let mut t = scram_client(true);
+    t.feed(SERVER_HEADER).unwrap();
+    t.feed(&sasl_features(&["SCRAM-SHA-256", "PLAIN"], None))
+        .unwrap();
+    let first = auths(&t.take_out());
+    assert_eq!(first[0].0, "SCRAM-SHA-256");
+    assert!(first[0].1.starts_with("y,,"), "{first:?}");
+}
+
+#[test]
+fn a_wrong_downgrade_hash_from_the_server_ends_the_attempt() {
+    // XEP-0474: whenever server-first carries `h=`, it must match what
+    // was offered; here it was made for another list.
+    let mut t = scram_client(true);
+    t.feed(SERVER_HEADER).unwrap();
+    t.feed(&sasl_features(OLD_EJABBERD, None)).unwrap();
+    let first = auths(&t.take_out());
+    let nonce = first[0].1.split("r=").nth(1).unwrap().to_owned();
+    use base64::Engine;
+    let b64 = |s: &[u8]| base64::engine::general_purpose::STANDARD.encode(s);
+    let server_first = format!(
+        "r={nonce}srv,s={},i=4096,h={}",
+        b64(b"salt-of-juliet"),
+        b64(&[0u8; 64])
+    );
+    let r = t.feed(&format!(
+        "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge>",
+        b64(server_first.as_bytes())
+    ));
+    assert!(
+        matches!(r, Err(Error::Negotiation(ref why)) if why.contains("downgrade protection hash mismatch")),
+        "{r:?}"
+    );
+    let out = t.take_out();
+    assert!(
+        out.contains("<abort xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"),
+        "{out}"
+    );
+    assert!(!out.contains("<response"), "{out}");
+}

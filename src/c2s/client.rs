@@ -89,7 +89,13 @@ enum State {
     StartTls,
     /// `<proceed/>` received, the host runs the handshake.
     TlsHandshake,
-    Auth(Box<sasl::Client>),
+    /// A SASL exchange: the mechanism chosen, and whether the server has
+    /// challenged it yet.
+    Auth {
+        client: Box<sasl::Client>,
+        selection: Box<sasl::Selection>,
+        challenged: bool,
+    },
     Bind {
         id: String,
         session: bool,
@@ -111,6 +117,8 @@ pub struct Client {
     authenticated: bool,
     stream_id: Option<String>,
     max_send: Option<usize>,
+    /// The one `-PLUS` fallback of a stream was used.
+    sasl_retried: bool,
     /// The server's XEP-0478 `idle-seconds`.
     server_idle: Option<Duration>,
     cache: Option<sasl::SaltedPasswordCache>,
@@ -179,6 +187,7 @@ impl Connection<Client> {
             authenticated: false,
             stream_id: None,
             max_send: None,
+            sasl_retried: false,
             server_idle: None,
             cache: None,
             next_id: 0,
@@ -282,43 +291,7 @@ impl Client {
                             .negotiation_failed(core, &format!("no usable SASL mechanism: {e}")));
                     }
                 };
-            let mut creds = match &self.config.password {
-                Some(pw) => ClientCredentials::password(
-                    self.config
-                        .jid
-                        .node()
-                        .map(|n| n.to_string())
-                        .unwrap_or_default(),
-                    pw.clone(),
-                ),
-                None => ClientCredentials::none(),
-            };
-            if let Some(cache) = self.cache.take() {
-                creds = creds.with_cache(cache);
-            }
-            if let Some(z) = &self.config.authzid {
-                creds = creds.with_authzid(z.clone());
-            }
-            let mut client = match sasl::Client::new(
-                &selection,
-                creds,
-                &self.tls,
-                &self.config.sasl,
-                &mut *self.rng,
-            ) {
-                Ok(c) => c,
-                Err(e) => return Err(self.negotiation_failed(core, &format!("SASL: {e}"))),
-            };
-            let initial = match client.initial_response() {
-                Ok(i) => i,
-                Err(e) => return Err(self.negotiation_failed(core, &format!("SASL: {e}"))),
-            };
-            let auth = Element::new("auth", ns::SASL)
-                .with_attr("mechanism", selection.mechanism.name())
-                .with_text(&encode_sasl(&initial, true));
-            core.send(&auth).expect("valid element");
-            self.state = State::Auth(Box::new(client));
-            return Ok(());
+            return self.start_auth(core, selection);
         }
         if !f.bind {
             return Err(self.negotiation_failed(core, "the server does not offer resource binding"));
@@ -350,8 +323,58 @@ impl Client {
         Ok(())
     }
 
+    /// Sends `<auth/>` for `selection`.
+    fn start_auth(&mut self, core: &mut Core, selection: sasl::Selection) -> Result<(), Error> {
+        let mut creds = match &self.config.password {
+            Some(pw) => ClientCredentials::password(
+                self.config
+                    .jid
+                    .node()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default(),
+                pw.clone(),
+            ),
+            None => ClientCredentials::none(),
+        };
+        if let Some(cache) = self.cache.take() {
+            creds = creds.with_cache(cache);
+        }
+        if let Some(z) = &self.config.authzid {
+            creds = creds.with_authzid(z.clone());
+        }
+        let mut client = match sasl::Client::new(
+            &selection,
+            creds,
+            &self.tls,
+            &self.config.sasl,
+            &mut *self.rng,
+        ) {
+            Ok(c) => c,
+            Err(e) => return Err(self.negotiation_failed(core, &format!("SASL: {e}"))),
+        };
+        let initial = match client.initial_response() {
+            Ok(i) => i,
+            Err(e) => return Err(self.negotiation_failed(core, &format!("SASL: {e}"))),
+        };
+        let auth = Element::new("auth", ns::SASL)
+            .with_attr("mechanism", selection.mechanism.name())
+            .with_text(&encode_sasl(&initial, true));
+        core.send(&auth).expect("valid element");
+        self.state = State::Auth {
+            client: Box::new(client),
+            selection: Box::new(selection),
+            challenged: false,
+        };
+        Ok(())
+    }
+
     fn on_auth_element(&mut self, core: &mut Core, el: &Element) -> Result<(), Error> {
-        let State::Auth(client) = &mut self.state else {
+        let State::Auth {
+            client,
+            selection,
+            challenged,
+        } = &mut self.state
+        else {
             unreachable!()
         };
         if el.ns() != ns::SASL {
@@ -365,6 +388,9 @@ impl Client {
                 ));
             }
         };
+        if el.name() == "challenge" {
+            *challenged = true;
+        }
         match el.name() {
             "challenge" => match client.challenge(data.as_deref().unwrap_or(&[])) {
                 Ok(resp) => {
@@ -399,6 +425,19 @@ impl Client {
                 )),
             },
             "failure" => {
+                // A -PLUS attempt whose binding type was a guess, refused
+                // before any challenge: one retry without it.
+                if !*challenged
+                    && !self.sasl_retried
+                    && let Some(retry) = self.config.sasl.fallback(selection, &self.tls)
+                {
+                    self.sasl_retried = true;
+                    // The cache handed to the first attempt serves the next.
+                    if let Some(cache) = client.take_cache() {
+                        self.cache = Some(cache);
+                    }
+                    return self.start_auth(core, retry);
+                }
                 let condition = el
                     .children()
                     .filter(|c| c.ns() == ns::SASL && c.name() != "text")
@@ -494,7 +533,7 @@ impl Role for Client {
                     Err(self.unexpected(core, &el))
                 }
             }
-            State::Auth(_) => self.on_auth_element(core, &el),
+            State::Auth { .. } => self.on_auth_element(core, &el),
             State::Bind { id, session } => {
                 let (id, session) = (id.clone(), *session);
                 match Self::iq_result(&el, &id) {

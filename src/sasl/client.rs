@@ -86,16 +86,23 @@ impl ClientConfig {
     ///    with [`SelectError::PlusMechanismsStripped`] when the host could
     ///    bind (XEP-0440 says SHOULD for RFC 6120 SASL).
     /// 6. `-PLUS` mechanisms and types announced, but none the host can
-    ///    supply: refused with [`SelectError::ChannelBindingDowngrade`],
-    ///    unless `tls-server-end-point` is among them (the client then goes
-    ///    on without binding, with `n`) or
+    ///    supply: refused with [`SelectError::ChannelBindingDowngrade`]
+    ///    (also when `tls-server-end-point` is among them, which the rule
+    ///    would let pass: a man in the middle could name just that to make
+    ///    the client send `n`), unless
     ///    [`rely_on_downgrade_protection`](Self::rely_on_downgrade_protection)
     ///    is set (XEP-0474 new rule 6: a SCRAM mechanism with `n`, and the
     ///    server's `h=` must confirm the offer; see
     ///    [`Selection::downgrade_hash_required`]).
     ///
     /// The rule-6 checks apply only when the client's preference would
-    /// otherwise have picked a `-PLUS` mechanism.
+    /// otherwise have picked a `-PLUS` mechanism. Whenever the server
+    /// sends an XEP-0474 `h=`, the SCRAM client checks it against what was
+    /// offered. `n` goes out only when the stream has no TLS or the host
+    /// has no binding data at all.
+    ///
+    /// Without a list, a `-PLUS` mechanism is a guess at the binding type;
+    /// see [`fallback`](Self::fallback) for when the server refuses it.
     ///
     /// `offered` and `server_bindings` are passed verbatim, as the stream
     /// layer read them: they feed the XEP-0474 hash. Without XEP-0440 pass
@@ -106,16 +113,33 @@ impl ClientConfig {
         server_bindings: Option<&[B]>,
         tls: &TlsInfo,
     ) -> Result<Selection, SelectError> {
-        select(
-            &Policy {
-                preference: &self.preference,
-                allow_plain_without_tls: self.allow_plain_without_tls,
-                rely_on_downgrade_protection: self.rely_on_downgrade_protection,
-            },
-            offered,
-            server_bindings,
-            tls,
-        )
+        select(&self.policy(), offered, server_bindings, tls)
+    }
+
+    /// The one retry after a server refused a `-PLUS` attempt before
+    /// sending any challenge, when the binding type was a guess (no
+    /// XEP-0440 list, RFC 6120 SASL): the strongest offered SCRAM
+    /// mechanism without `-PLUS`, with the GS2 flag `y` (RFC 5802 §6).
+    ///
+    /// Servers that predate XEP-0440 may accept only a type the host cannot
+    /// supply (ejabberd before 24.02 takes only `tls-unique`, even over TLS
+    /// 1.3, where RFC 9266 leaves it undefined) and fail the first message.
+    /// A server that does support channel binding refuses `y`, so a man in
+    /// the middle who stripped the list or failed the attempt gains nothing;
+    /// `n` would be the hole, and is never used here. `None` when the
+    /// failed attempt was not such a guess, or when only PLAIN is left:
+    /// a password never goes in the clear after SCRAM was tried. A failure
+    /// after a challenge (a wrong password) is final and gets no retry.
+    pub fn fallback(&self, failed: &Selection, tls: &TlsInfo) -> Option<Selection> {
+        super::mechanism::fallback(&self.policy(), failed, tls)
+    }
+
+    fn policy(&self) -> Policy<'_> {
+        Policy {
+            preference: &self.preference,
+            allow_plain_without_tls: self.allow_plain_without_tls,
+            rely_on_downgrade_protection: self.rely_on_downgrade_protection,
+        }
     }
 }
 

@@ -194,10 +194,13 @@ pub enum SelectError {
     #[error("only -PLUS mechanisms offered, but no channel binding data")]
     NoChannelBindingData,
     /// The server offered `-PLUS` mechanisms and announced binding types
-    /// (XEP-0440), but none the host can supply, and not
-    /// `tls-server-end-point`: XEP-0440 §Business Rules, rule 6, takes that
-    /// for a man in the middle rewriting the list, and the client must
-    /// abort. [`ClientConfig::rely_on_downgrade_protection`](super::ClientConfig::rely_on_downgrade_protection)
+    /// (XEP-0440), but none the host can supply. XEP-0440 §Business Rules,
+    /// rule 6, takes that for a man in the middle rewriting the list; the
+    /// client aborts rather than send `n`, which would let such a list
+    /// turn binding off. (The rule lets a client go on when the list names
+    /// `tls-server-end-point`; this one does not, since a rewritten list
+    /// can name it too.)
+    /// [`ClientConfig::rely_on_downgrade_protection`](super::ClientConfig::rely_on_downgrade_protection)
     /// relaxes this per XEP-0474 for SCRAM.
     #[error("channel binding downgrade detected (XEP-0440)")]
     ChannelBindingDowngrade,
@@ -311,16 +314,11 @@ pub(crate) fn select<M: AsRef<str>, B: AsRef<str>>(
                         .copied()
                         .find(|&m| m.scram_hash().is_some() && !m.is_plus() && usable(m, false))
                         .ok_or(SelectError::ChannelBindingDowngrade)?
-                } else if announced
-                    .as_ref()
-                    .is_some_and(|n| n.contains(&ChannelBindingType::TlsServerEndPoint.as_str()))
-                {
-                    // Rule 6 lets the client go on without binding when the
-                    // server advertises tls-server-end-point, which rule 1
-                    // makes mandatory for servers.
-                    preferred(false).ok_or_else(|| why_nothing(policy, &is_offered, tls))?
                 } else {
-                    // Rule 6.
+                    // Rule 6. Going on with `n` when the list names
+                    // tls-server-end-point, as the rule allows, would let a
+                    // man in the middle who rewrites the list to just that
+                    // type turn binding off: abort either way.
                     return Err(SelectError::ChannelBindingDowngrade);
                 }
             }
@@ -349,6 +347,38 @@ pub(crate) fn select<M: AsRef<str>, B: AsRef<str>>(
         server_channel_bindings: server_bindings
             .map(|b| b.iter().map(|s| s.as_ref().to_owned()).collect()),
         downgrade_hash_required,
+    })
+}
+
+/// The one retry after a failed `-PLUS` attempt; see
+/// [`ClientConfig::fallback`](super::ClientConfig::fallback).
+pub(crate) fn fallback(
+    policy: &Policy<'_>,
+    failed: &Selection,
+    tls: &TlsInfo,
+) -> Option<Selection> {
+    let announced = failed
+        .server_channel_bindings
+        .as_ref()
+        .is_some_and(|b| !b.is_empty());
+    let guessed = matches!(failed.channel_binding, ChannelBindingChoice::Bound(_));
+    if !failed.mechanism.is_plus() || !guessed || announced || tls.binding_types().is_empty() {
+        return None;
+    }
+    // SCRAM only: PLAIN after SCRAM would hand the password to whoever
+    // made the first attempt fail.
+    let mechanism = policy.preference.iter().copied().find(|&m| {
+        m.scram_hash().is_some() && !m.is_plus() && failed.offered.iter().any(|n| n == m.name())
+    })?;
+    Some(Selection {
+        mechanism,
+        // RFC 5802 §6: "y", the client binds but found no type in common;
+        // a server that could bind refuses it, so an attacker who removed
+        // what made the first attempt work gains nothing.
+        channel_binding: ChannelBindingChoice::NotOffered,
+        offered: failed.offered.clone(),
+        server_channel_bindings: failed.server_channel_bindings.clone(),
+        downgrade_hash_required: false,
     })
 }
 
@@ -479,11 +509,12 @@ mod tests {
             pick(&OFFER, Some(&["tls-unique"]), &tls),
             Err(SelectError::ChannelBindingDowngrade)
         );
-        // With tls-server-end-point advertised (which this host lacks) the
-        // rule allows going on without binding.
+        // Even with tls-server-end-point advertised (which this host
+        // lacks): a rewritten list could name it to make the client send
+        // `n`.
         assert_eq!(
             pick(&OFFER, Some(&["tls-unique", "tls-server-end-point"]), &tls),
-            Ok((Mechanism::ScramSha256, ChannelBindingChoice::Unsupported))
+            Err(SelectError::ChannelBindingDowngrade)
         );
         // An emptied list is treated as no list (rule 4): bind anyway.
         assert_eq!(
@@ -507,6 +538,33 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.channel_binding, ChannelBindingChoice::Unsupported);
+    }
+
+    #[test]
+    fn one_fallback_only_after_a_guessed_binding_type() {
+        let tls = tls_with(&[ChannelBindingType::TlsExporter]);
+        let p = policy(&DEFAULT_PREFERENCE, false, false);
+        // No list: the binding type was a guess.
+        let guess = select(&p, &OFFER, None::<&[&str]>, &tls).unwrap();
+        assert_eq!(guess.mechanism, Mechanism::ScramSha256Plus);
+        let retry = fallback(&p, &guess, &tls).unwrap();
+        assert_eq!(retry.mechanism, Mechanism::ScramSha256);
+        assert_eq!(retry.channel_binding, ChannelBindingChoice::NotOffered);
+        assert!(fallback(&p, &retry, &tls).is_none());
+        // An emptied list is no list.
+        let guess = select(&p, &OFFER, Some(&[] as &[&str]), &tls).unwrap();
+        assert!(fallback(&p, &guess, &tls).is_some());
+        // A type from the server's list was no guess.
+        let listed = select(&p, &OFFER, Some(&["tls-exporter"]), &tls).unwrap();
+        assert!(fallback(&p, &listed, &tls).is_none());
+        // Never PLAIN after SCRAM.
+        let guess = select(&p, &["SCRAM-SHA-1-PLUS", "PLAIN"], None::<&[&str]>, &tls).unwrap();
+        assert!(fallback(&p, &guess, &tls).is_none());
+        // A preference that excludes SCRAM without -PLUS gets no retry.
+        let only_plus = [Mechanism::ScramSha256Plus];
+        let p = policy(&only_plus, false, false);
+        let guess = select(&p, &OFFER, None::<&[&str]>, &tls).unwrap();
+        assert!(fallback(&p, &guess, &tls).is_none());
     }
 
     #[test]
