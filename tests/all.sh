@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the crate, installing first what the tests need:
-# Prosody (Debian's package, for the interop tests; its system service is
-# kept from starting, the tests run their own instances) and a Python
+# Prosody and ejabberd (Debian's packages, for the interop tests; their
+# system services are kept from starting, the tests run their own
+# instances) and a Python
 # virtual environment with the independent implementations the interop
 # tests talk to (scramp for SCRAM). Safe to run again: what is already
 # there is kept.
@@ -13,17 +14,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v prosody >/dev/null || ! command -v prosodyctl >/dev/null; then
-    echo "== installing prosody"
+missing=()
+command -v prosody >/dev/null && command -v prosodyctl >/dev/null ||
+    missing+=(prosody lua-unbound lua-sec)
+command -v ejabberdctl >/dev/null || missing+=(ejabberd)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "== installing ${missing[*]}"
     sudo_cmd=""
     [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-    # Keep the package's own service from starting.
+    # Keep the packages' own services from starting.
     if [ ! -e /usr/sbin/policy-rc.d ]; then
         printf '#!/bin/sh\nexit 101\n' | $sudo_cmd tee /usr/sbin/policy-rc.d >/dev/null
         $sudo_cmd chmod +x /usr/sbin/policy-rc.d
     fi
     $sudo_cmd apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq prosody lua-unbound lua-sec >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 venv=target/interop-venv
