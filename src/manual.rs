@@ -77,12 +77,19 @@
 //!   since it can only have been injected before the handshake. On the
 //!   server it is dropped (RFC 6120 §5.4.3.3).
 //! * Servers store SCRAM records, never passwords. An unknown user gets
-//!   a decoy exchange with a salt derived from a server secret, so the
-//!   salt does not change from one attempt to the next.
-//! * Channel binding follows RFC 5802 §6 and XEP-0440's rules. A client
-//!   whose binding types the server's list does not contain, with
-//!   `tls-server-end-point` not offered either, stops instead of
-//!   silently dropping the binding.
+//!   a decoy exchange with a salt derived from the server's one decoy
+//!   key, which the host supplies and keeps across restarts, so the salt
+//!   does not change from one attempt or connection to the next.
+//! * Channel binding follows RFC 5802 §6 and XEP-0440's rules. With the
+//!   server's XEP-0440 list, the client binds to a type from it or stops;
+//!   it never sends `n` because of what the list says. Without a list, a
+//!   `-PLUS` attempt is a guess at the type; refused before any challenge,
+//!   it is retried once with plain SCRAM and `y`, which a server able to
+//!   bind refuses. `n` goes out only without TLS or without binding data,
+//!   and PLAIN never follows SCRAM.
+//! * A server pings a client that has sent nothing for its idle timeout
+//!   and ends the stream when no answer comes (RFC 6120 §4.6.4), so a
+//!   peer that vanished without closing TCP does not hold its session.
 //! * Servers stamp `from` on every stanza from a client
 //!   (RFC 6120 §8.1.2.1).
 //!
