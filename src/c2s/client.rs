@@ -581,13 +581,11 @@ impl Role for Client {
                 }
             }
             State::Online => {
-                if let Some(id) = &self.ping
-                    && el.is("iq", ns::CLIENT)
-                    && el.attr("id") == Some(id.as_str())
-                    && matches!(el.attr("type"), Some("result" | "error"))
+                if self
+                    .ping
+                    .as_deref()
+                    .is_some_and(|id| super::answers_iq(&el, id))
                 {
-                    // Any answer proves the server alive (XEP-0199 §4.2:
-                    // an error from a server without ping support too).
                     self.ping = None;
                     if !core.close_sent() {
                         core.set_timer(Timer::Deadline, None);

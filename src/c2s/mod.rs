@@ -102,6 +102,15 @@
 
 mod client;
 pub mod features;
+
+/// Whether `el` answers our iq `id` (`result` or `error`, RFC 6120
+/// §8.2.3): for pings, any answer proves the peer alive (XEP-0199 §4.2:
+/// an error from a peer without ping support too).
+fn answers_iq(el: &crate::xml::Element, id: &str) -> bool {
+    el.is("iq", crate::ns::CLIENT)
+        && el.attr("id") == Some(id)
+        && matches!(el.attr("type"), Some("result" | "error"))
+}
 #[doc(hidden)]
 pub mod fuzzing;
 mod server;

@@ -643,13 +643,12 @@ impl Role for Server {
             }
             State::Online => {
                 self.state = State::Online;
-                if let Some((id, _)) = &self.ping
-                    && el.is("iq", ns::CLIENT)
-                    && el.attr("id") == Some(id.as_str())
-                    && matches!(el.attr("type"), Some("result" | "error"))
+                if self
+                    .ping
+                    .as_ref()
+                    .is_some_and(|(id, _)| super::answers_iq(&el, id))
                 {
-                    // The answer to our idle check (XEP-0199 §4.2: an
-                    // error from a client without ping support counts).
+                    // The answer to our idle check.
                     self.ping = None;
                     if !core.close_sent() {
                         core.set_timer(Timer::Deadline, None);

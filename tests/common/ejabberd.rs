@@ -47,22 +47,9 @@ pub struct Ejabberd {
     pub node: String,
 }
 
-/// Whether a peer program exists; under CI its absence fails the test.
-fn require(program: &str) -> bool {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {program}"))
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{program} is not installed: run tests/all.sh, which installs it");
-        }
-        eprintln!("skipping: {program} is not installed (tests/all.sh installs it)");
-    }
-    found
-}
+#[path = "peer.rs"]
+mod peer;
+pub use peer::require;
 
 /// A fresh Erlang cookie (128 bits from std's randomly keyed hasher).
 fn cookie() -> String {

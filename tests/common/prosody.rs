@@ -31,22 +31,9 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Whether a peer program exists; under CI its absence fails the test.
-pub fn require(program: &str) -> bool {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {program}"))
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{program} is not installed: run tests/all.sh, which installs it");
-        }
-        eprintln!("skipping: {program} is not installed (tests/all.sh installs it)");
-    }
-    found
-}
+#[path = "peer.rs"]
+mod peer;
+pub use peer::require;
 
 #[derive(Default)]
 pub struct Options {
