@@ -31,7 +31,7 @@ use xmpp_sansio::sasl::{
     ChannelBinding, ChannelBindingType, Credentials, DecoyKey, ScramCredentials, ScramHash, TlsInfo,
 };
 use xmpp_sansio::stanza::{DefinedCondition, Iq, StanzaError};
-use xmpp_sansio::stream::{Event, Request};
+use xmpp_sansio::stream::{AnswerError, Event, Request};
 use xmpp_sansio::xml::Element;
 
 struct Shared {
@@ -42,6 +42,15 @@ struct Shared {
     tls: Arc<rustls::ServerConfig>,
     /// Full JID -> the session's inbox.
     sessions: Mutex<HashMap<String, Sender<Element>>>,
+}
+
+/// An answer the stream did not take: it has ended, or (a bug here) the
+/// token was wrong.
+fn answer_failed(e: AnswerError) -> xmpp_sansio::stream::Error {
+    match e {
+        AnswerError::Ended(e) => e,
+        e => xmpp_sansio::stream::Error::Negotiation(e.to_string()),
+    }
 }
 
 struct Args {
@@ -278,16 +287,24 @@ fn serve(tcp: TcpStream, shared: Arc<Shared>) -> Result<(), String> {
                         }
                     }
                 }
-                Event::Request(Request::Credentials(req)) => {
+                Event::Request {
+                    token,
+                    request: Request::Credentials(req),
+                } => {
                     // PLAIN is verified against any stored record.
                     let hash = req.scram_hash().unwrap_or(ScramHash::Sha256);
                     let record = req
                         .authcid()
                         .and_then(|u| shared.users.get(u))
                         .and_then(|rs| rs.iter().find(|r| r.hash() == hash).cloned());
-                    stream.provide_credentials(record.map(Credentials::Scram), now)
+                    stream
+                        .provide_credentials(token, record.map(Credentials::Scram), now)
+                        .map_err(answer_failed)
                 }
-                Event::Request(Request::Bind { jid, requested }) => {
+                Event::Request {
+                    token,
+                    request: Request::Bind { jid, requested },
+                } => {
                     let resource = requested.unwrap_or_else(|| {
                         let mut r = [0u8; 6];
                         OsRandom.fill(&mut r);
@@ -303,7 +320,7 @@ fn serve(tcp: TcpStream, shared: Arc<Shared>) -> Result<(), String> {
                         BindDecision::Accept(resource)
                     };
                     drop(sessions);
-                    stream.bind(decision, now)
+                    stream.bind(token, decision, now).map_err(answer_failed)
                 }
                 Event::Online { jid } => {
                     println!("{peer}: online as {jid}");

@@ -31,3 +31,5 @@ pub const STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
 pub const STREAM_LIMITS: &str = "urn:xmpp:stream-limits:0";
 /// XEP-0199 XMPP Ping.
 pub const PING: &str = "urn:xmpp:ping";
+/// RFC 7395 XMPP over WebSocket: `<open/>` and `<close/>`.
+pub const FRAMING: &str = "urn:ietf:params:xml:ns:xmpp-framing";

@@ -255,19 +255,22 @@ fn server_headers_the_client_cannot_use() {
 #[test]
 fn advertised_limits_keepalives_and_sending_rules() {
     let mut t = Scripted::plain();
-    assert_eq!(
-        t.c.send(Element::new("presence", ns::CLIENT)),
-        Err(SendError::NotOnline)
-    );
+    // A refused stanza comes back with the reason.
+    let early = Element::new("presence", ns::CLIENT).with_attr("id", "early");
+    let refused = t.c.send(early.clone()).unwrap_err();
+    assert_eq!(refused.error, SendError::NotOnline);
+    assert_eq!(refused.stanza, early);
     let id = t.negotiate_until_bind("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><limits xmlns='urn:xmpp:stream-limits:0'><max-bytes>200</max-bytes></limits>");
     t.feed(&bind_result(&id)).unwrap();
     let big = Element::new("message", ns::CLIENT)
         .with_attr("to", "romeo@example.net")
         .with_child(Element::new("body", ns::CLIENT).with_text(&"x".repeat(300)));
+    let refused = t.c.send(big.clone()).unwrap_err();
     assert!(matches!(
-        t.c.send(big),
-        Err(SendError::TooLarge { limit: 200, .. })
+        refused.error,
+        SendError::TooLarge { limit: 200, .. }
     ));
+    assert_eq!(refused.stanza, big);
     t.c.send(Element::new("presence", ns::CLIENT)).unwrap();
     t.drain();
     assert_eq!(t.take_out(), "<presence/>");
@@ -287,7 +290,8 @@ fn advertised_limits_keepalives_and_sending_rules() {
     assert_eq!(t.take_out(), "</stream:stream>");
     assert_eq!(t.events.last(), Some(&Event::Closed(None)));
     assert_eq!(
-        t.c.send(Element::new("presence", ns::CLIENT)),
+        t.c.send(Element::new("presence", ns::CLIENT))
+            .map_err(|r| r.error),
         Err(SendError::Closed)
     );
     assert_eq!(t.c.handle_eof(t.now), Err(Error::Closed));

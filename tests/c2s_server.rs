@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use xmpp_sansio::c2s::{ServerConfig, ServerStream, TlsRequirement};
 use xmpp_sansio::random::SeededRandom;
-use xmpp_sansio::stream::{Condition, Error, Event, Request, StreamError};
+use xmpp_sansio::stream::{AnswerError, Condition, Error, Event, Request, StreamError, Token};
 
 const HEADER: &str = "<?xml version='1.0'?><stream:stream to='example.com' version='1.0' \
     xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
@@ -266,17 +266,24 @@ fn credentials_are_requested_and_input_waits_meanwhile() {
     t.take_out();
     // n,,n=juliet,r=abcdefghijklmnop
     t.feed("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-1'>biwsbj1qdWxpZXQscj1hYmNkZWZnaGlqa2xtbm9w</auth><presence/>").unwrap();
-    let req = t.events.iter().find_map(|e| match e {
-        Event::Request(Request::Credentials(r)) => Some(r.clone()),
-        _ => None,
-    });
-    let req = req.expect("credentials requested");
+    let (token, req) = credentials_request(&t.events);
     assert_eq!(req.authcid(), Some("juliet"));
-    // The presence that followed is held, not judged, while paused.
+    // The presence that followed is held, not judged, while the question
+    // is open.
     assert_eq!(t.take_out(), "");
+    // An answer to a question never asked is a typed error, and the
+    // stream goes on.
     let rec = users()[USER][0].clone();
-    t.s.provide_credentials(Some(xmpp_sansio::sasl::Credentials::Scram(rec)), t.now)
-        .unwrap_or(());
+    let stray =
+        t.s.bind(token, xmpp_sansio::c2s::BindDecision::Conflict, t.now);
+    assert_eq!(stray, Err(AnswerError::UnknownToken(token)));
+    assert!(!t.s.is_closed());
+    t.s.provide_credentials(
+        token,
+        Some(xmpp_sansio::sasl::Credentials::Scram(rec.clone())),
+        t.now,
+    )
+    .unwrap_or(());
     t.drain();
     let out = t.take_out();
     // The challenge goes out, then the held presence ends the stream.
@@ -285,6 +292,45 @@ fn credentials_are_requested_and_input_waits_meanwhile() {
         "{out}"
     );
     assert!(out.contains("<not-authorized"), "{out}");
+    // Once the stream ended, an answer gets the sticky error.
+    let again = t.s.provide_credentials(token, None, t.now);
+    assert!(
+        matches!(again, Err(AnswerError::Ended(Error::Local(ref e))) if e.condition == Condition::NotAuthorized),
+        "{again:?}"
+    );
+}
+
+#[test]
+fn a_repeated_answer_is_refused_without_harm() {
+    let mut c = server_config();
+    c.tls = TlsRequirement::Unavailable;
+    let mut t = Scripted::new(c);
+    t.feed(HEADER).unwrap();
+    t.take_out();
+    t.feed("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-1'>biwsbj1qdWxpZXQscj1hYmNkZWZnaGlqa2xtbm9w</auth>").unwrap();
+    let (token, _) = credentials_request(&t.events);
+    t.s.provide_credentials(token, None, t.now).unwrap();
+    t.drain();
+    assert!(t.take_out().starts_with("<challenge"));
+    assert_eq!(
+        t.s.provide_credentials(token, None, t.now),
+        Err(AnswerError::UnknownToken(token))
+    );
+    assert!(!t.s.is_closed());
+}
+
+/// The open credentials question among `events`.
+fn credentials_request(events: &[Event]) -> (Token, xmpp_sansio::sasl::CredentialsRequest) {
+    events
+        .iter()
+        .find_map(|e| match e {
+            Event::Request {
+                token,
+                request: Request::Credentials(r),
+            } => Some((*token, r.clone())),
+            _ => None,
+        })
+        .expect("credentials requested")
 }
 
 #[test]
@@ -330,12 +376,10 @@ fn external_with_the_identity_from_the_certificate() {
     // No authzid: "use the identity of the certificate" (XEP-0178 §3).
     t.feed("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>=</auth>")
         .unwrap();
-    let req = t.events.iter().find_map(|e| match e {
-        Event::Request(Request::Credentials(r)) => Some(r.clone()),
-        _ => None,
-    });
-    assert_eq!(req.expect("asked").authzid(), None);
+    let (token, req) = credentials_request(&t.events);
+    assert_eq!(req.authzid(), None);
     t.s.provide_credentials(
+        token,
         Some(xmpp_sansio::sasl::Credentials::VerifiedAs(
             "juliet@example.com".into(),
         )),
@@ -366,7 +410,8 @@ fn external_with_the_identity_from_the_certificate() {
     t.take_out();
     t.feed("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>=</auth>")
         .unwrap();
-    t.s.provide_credentials(Some(xmpp_sansio::sasl::Credentials::Verified), t.now)
+    let (token, _) = credentials_request(&t.events);
+    t.s.provide_credentials(token, Some(xmpp_sansio::sasl::Credentials::Verified), t.now)
         .unwrap();
     t.drain();
     assert!(t.take_out().contains("<invalid-authzid/>"));

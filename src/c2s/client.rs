@@ -10,7 +10,8 @@ use super::features::{Features, decode_sasl, encode_sasl};
 use crate::ns;
 use crate::random::Random;
 use crate::sasl::{self, ClientCredentials, TlsInfo};
-use crate::stream::connection::{AfterStartTls, Core, Role, SendError, Timer};
+use crate::stream::connection::{AfterStartTls, Core, Role, SendError, TimerId};
+use crate::stream::framing::Framing;
 use crate::stream::{Condition, Connection, Error, Event, StreamError, StreamHeader, Version};
 use crate::xml::{Element, Limits};
 
@@ -168,8 +169,15 @@ impl std::fmt::Debug for Client {
 /// ```
 pub type ClientStream = Connection<Client>;
 
+/// The whole negotiation must be done by then.
+const NEGOTIATION: TimerId = TimerId(1);
+/// Time for a keepalive.
+const KEEPALIVE: TimerId = TimerId(2);
+/// Our ping must be answered by then.
+const PING_DEADLINE: TimerId = TimerId(3);
+
 impl Connection<Client> {
-    /// Starts a stream: our header is queued at once. For
+    /// Starts a stream over TCP: our header is queued at once. For
     /// [`TlsPolicy::Direct`], `tls` is what the host's TLS handshake gave.
     pub fn new(
         config: ClientConfig,
@@ -177,8 +185,22 @@ impl Connection<Client> {
         rng: Box<dyn Random>,
         now: Instant,
     ) -> ClientStream {
-        let mut core = Core::new(config.limits.clone());
-        core.set_timer(Timer::Negotiation, Some(now + config.negotiation_timeout));
+        Self::with_framing(config, Framing::Tcp, tls, rng, now)
+    }
+
+    /// Starts a stream over `framing`: our header (or `<open/>`) is queued
+    /// at once. Over WebSocket there is no STARTTLS (RFC 7395 §3.9): pass
+    /// the `wss:` connection's [`TlsInfo`] as `tls`, or set
+    /// [`TlsPolicy::AllowPlaintext`] for `ws:`.
+    pub fn with_framing(
+        config: ClientConfig,
+        framing: Framing,
+        tls: Option<TlsInfo>,
+        rng: Box<dyn Random>,
+        now: Instant,
+    ) -> ClientStream {
+        let mut core = Core::new(framing, config.limits.clone(), ns::CLIENT);
+        core.set_timer(NEGOTIATION, Some(now + config.negotiation_timeout));
         let mut client = Client {
             tls: tls.unwrap_or_else(TlsInfo::plaintext),
             config,
@@ -261,7 +283,13 @@ impl Client {
             self.max_send = l.max_bytes.map(|n| n as usize);
             self.server_idle = l.idle_seconds.map(Duration::from_secs);
         }
-        if !self.tls.active {
+        if !self.tls.active && !core.allows_starttls() {
+            // RFC 7395 §3.9: any STARTTLS offer is ignored; TLS is the
+            // WebSocket's, and a plain one is used only if allowed.
+            if self.config.tls != TlsPolicy::AllowPlaintext {
+                return Err(self.negotiation_failed(core, "the WebSocket is not encrypted"));
+            }
+        } else if !self.tls.active {
             match (f.starttls, self.config.tls) {
                 (Some(_), _) => {
                     core.send(&Element::new("starttls", ns::TLS))
@@ -477,9 +505,9 @@ impl Client {
     }
 
     fn go_online(&mut self, core: &mut Core, jid: String, now: Instant) {
-        core.set_timer(Timer::Negotiation, None);
+        core.set_timer(NEGOTIATION, None);
         if let Some(k) = self.keepalive_interval() {
-            core.set_timer(Timer::Keepalive, Some(now + k));
+            core.set_timer(KEEPALIVE, Some(now + k));
         }
         self.state = State::Online;
         core.emit(Event::Online { jid });
@@ -587,12 +615,10 @@ impl Role for Client {
                     .is_some_and(|id| super::answers_iq(&el, id))
                 {
                     self.ping = None;
-                    if !core.close_sent() {
-                        core.set_timer(Timer::Deadline, None);
-                    }
+                    core.set_timer(PING_DEADLINE, None);
                     return Ok(());
                 }
-                core.emit(Event::Stanza(el));
+                core.deliver(el);
                 Ok(())
             }
             State::AwaitHeader | State::TlsHandshake | State::Done => {
@@ -616,56 +642,56 @@ impl Role for Client {
         Ok(())
     }
 
-    fn on_timer(&mut self, core: &mut Core, timer: Timer, now: Instant) -> Result<(), Error> {
+    fn on_timer(&mut self, core: &mut Core, timer: TimerId, now: Instant) -> Result<(), Error> {
         match timer {
-            Timer::Negotiation => {
+            NEGOTIATION => {
                 self.state = State::Done;
                 Err(core.fail(
                     StreamError::new(Condition::ConnectionTimeout)
                         .with_text("negotiation took too long"),
                 ))
             }
-            Timer::Keepalive => {
-                if matches!(self.state, State::Online) && !core.close_sent() {
-                    match self.config.ping_timeout {
-                        Some(timeout) if self.ping.is_none() => {
-                            let id = self.id();
-                            let ping = Element::new("iq", ns::CLIENT)
-                                .with_attr("type", "get")
-                                .with_attr("id", &id)
-                                .with_attr("to", self.config.jid.domain().as_ref())
-                                .with_child(Element::new("ping", ns::PING));
-                            core.send(&ping).expect("valid element");
-                            core.set_timer(Timer::Deadline, Some(now + timeout));
-                            self.ping = Some(id);
-                        }
-                        Some(_) => {}
-                        None => core.send_whitespace(),
+            KEEPALIVE => {
+                if !matches!(self.state, State::Online) || core.close_sent() {
+                    return Ok(());
+                }
+                // Whitespace where the framing has it (RFC 6120 §4.6.1),
+                // else an XEP-0199 ping (RFC 7395 §3.8); a ping with a
+                // deadline when one is configured, one at a time.
+                let whitespace = self.config.ping_timeout.is_none() && core.send_whitespace();
+                if !whitespace && (self.ping.is_none() || self.config.ping_timeout.is_none()) {
+                    let id = self.id();
+                    let ping = Element::new("iq", ns::CLIENT)
+                        .with_attr("type", "get")
+                        .with_attr("id", &id)
+                        .with_attr("to", self.config.jid.domain().as_ref())
+                        .with_child(Element::new("ping", ns::PING));
+                    core.send(&ping).expect("valid element");
+                    if let Some(timeout) = self.config.ping_timeout {
+                        core.set_timer(PING_DEADLINE, Some(now + timeout));
                     }
-                    if let Some(k) = self.keepalive_interval() {
-                        core.set_timer(Timer::Keepalive, Some(now + k));
-                    }
+                    self.ping = Some(id);
+                }
+                if let Some(k) = self.keepalive_interval() {
+                    core.set_timer(KEEPALIVE, Some(now + k));
                 }
                 Ok(())
             }
-            Timer::Deadline if self.ping.is_some() && !core.close_sent() => {
+            PING_DEADLINE if self.ping.is_some() && !core.close_sent() => {
                 self.state = State::Done;
                 Err(core.fail(
                     StreamError::new(Condition::ConnectionTimeout).with_text("no answer to ping"),
                 ))
             }
-            Timer::Deadline => {
-                self.state = State::Done;
-                Err(core.finish(Some(Error::ConnectionLost)))
-            }
+            _ => Ok(()),
         }
     }
 
-    fn on_send(&mut self, _core: &mut Core, stanza: Element) -> Result<Element, SendError> {
+    fn on_send(&mut self, _core: &mut Core, _stanza: &mut Element) -> Result<(), SendError> {
         if !matches!(self.state, State::Online) {
             return Err(SendError::NotOnline);
         }
-        Ok(stanza)
+        Ok(())
     }
 
     fn send_limit(&self) -> Option<usize> {

@@ -14,7 +14,7 @@ use crate::sasl::{
     ChannelBinding, ChannelBindingType, Credentials, DecoyKey, ScramCredentials, ScramHash, TlsInfo,
 };
 use crate::stream::connection::Role;
-use crate::stream::{Connection, Error, Event, Request};
+use crate::stream::{AnswerError, Connection, Error, Event, Request};
 
 /// The account both machines use.
 pub const USER: &str = "juliet";
@@ -168,6 +168,15 @@ fn drive<R: Role>(
     outcome
 }
 
+/// The harness answers only the questions it is asked, by their tokens.
+fn answered(r: Result<(), AnswerError>) -> Result<(), Error> {
+    match r {
+        Ok(()) => Ok(()),
+        Err(AnswerError::Ended(e)) => Err(e),
+        Err(e @ AnswerError::UnknownToken(_)) => panic!("{e}"),
+    }
+}
+
 /// Feeds `data` (after its read-size byte) to a [`ServerStream`] as
 /// client bytes.
 pub fn server(data: &[u8]) -> Outcome {
@@ -180,18 +189,28 @@ pub fn server(data: &[u8]) -> Outcome {
     );
     drive(&mut s, reads(data, STARTTLS), now, |s, ev| match ev {
         Event::StartTls => s.tls_established(tls_info(), now),
-        Event::Request(Request::Credentials(req)) => {
+        Event::Request {
+            token,
+            request: Request::Credentials(req),
+        } => {
             let known = req.authcid() == Some(USER);
             let hash = req.scram_hash().unwrap_or(ScramHash::Sha256);
-            s.provide_credentials(known.then(|| Credentials::Scram(record(hash))), now)
+            answered(s.provide_credentials(
+                token,
+                known.then(|| Credentials::Scram(record(hash))),
+                now,
+            ))
         }
-        Event::Request(Request::Bind { requested, .. }) => {
+        Event::Request {
+            token,
+            request: Request::Bind { requested, .. },
+        } => {
             let decision = match requested.as_deref() {
                 Some("taken") => BindDecision::Conflict,
                 Some(r) => BindDecision::Accept(r.to_owned()),
                 None => BindDecision::Accept("generated".into()),
             };
-            s.bind(decision, now)
+            answered(s.bind(token, decision, now))
         }
         _ => Ok(()),
     })

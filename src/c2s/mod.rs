@@ -52,13 +52,14 @@
 //!     while let Some(event) = server.poll_event() {
 //!         match event {
 //!             Event::StartTls => server_tls = true,
-//!             Event::Request(Request::Credentials(req)) => {
+//!             // Each question carries a token; the answer passes it back.
+//!             Event::Request { token, request: Request::Credentials(req) } => {
 //!                 let known = req.authcid() == Some("juliet") && req.scram_hash() == Some(ScramHash::Sha256);
-//!                 server.provide_credentials(known.then(|| Credentials::Scram(record.clone())), now).unwrap();
+//!                 server.provide_credentials(token, known.then(|| Credentials::Scram(record.clone())), now).unwrap();
 //!             }
-//!             Event::Request(Request::Bind { requested, .. }) => {
+//!             Event::Request { token, request: Request::Bind { requested, .. } } => {
 //!                 let resource = requested.unwrap_or_else(|| "phone".to_owned());
-//!                 server.bind(BindDecision::Accept(resource), now).unwrap();
+//!                 server.bind(token, BindDecision::Accept(resource), now).unwrap();
 //!             }
 //!             Event::Stanza(stanza) => assert_eq!(stanza.attr("from"), Some("juliet@example.com/phone")),
 //!             _ => {}
@@ -100,7 +101,7 @@
 //! | `connection-timeout` | negotiation not finished within the configured time |
 //! | `see-other-host`, `system-shutdown`, `conflict`, `reset`, `resource-constraint`, ... | decided by the host: [`Connection::fail`](crate::stream::Connection::fail) |
 
-mod client;
+pub(crate) mod client;
 pub mod features;
 
 /// Whether `el` answers our iq `id` (`result` or `error`, RFC 6120
@@ -111,9 +112,10 @@ fn answers_iq(el: &crate::xml::Element, id: &str) -> bool {
         && el.attr("id") == Some(id)
         && matches!(el.attr("type"), Some("result" | "error"))
 }
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-mod server;
+pub(crate) mod server;
 
-pub use client::{Client, ClientConfig, ClientStream, TlsPolicy};
-pub use server::{BindDecision, Server, ServerConfig, ServerStream, TlsRequirement};
+pub use client::{ClientConfig, ClientStream, TlsPolicy};
+pub use server::{BindDecision, ServerConfig, ServerStream, TlsRequirement};

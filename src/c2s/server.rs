@@ -11,9 +11,11 @@ use crate::ns;
 use crate::random::Random;
 use crate::sasl::{self, TlsInfo};
 use crate::stanza::{DefinedCondition, StanzaError};
-use crate::stream::connection::{AfterStartTls, Core, Role, SendError, Timer};
+use crate::stream::connection::{AfterStartTls, Core, Role, SendError, TimerId};
+use crate::stream::framing::Framing;
 use crate::stream::{
-    Condition, Connection, Error, Event, Request, StreamError, StreamHeader, StreamLimits, Version,
+    AnswerError, Condition, Connection, Error, Event, Request, StreamError, StreamHeader,
+    StreamLimits, Token, Version,
 };
 use crate::xml::{Element, Limits};
 
@@ -116,9 +118,13 @@ enum State {
     /// A SASL exchange is under way.
     Auth(Box<sasl::Server>),
     /// Waiting for [`ServerStream::provide_credentials`].
-    AwaitCredentials(Box<sasl::Server>),
+    AwaitCredentials {
+        token: Token,
+        server: Box<sasl::Server>,
+    },
     /// Waiting for [`ServerStream::bind`].
     AwaitBind {
+        token: Token,
         id: String,
     },
     Online,
@@ -164,8 +170,15 @@ impl std::fmt::Debug for Server {
 /// policy). The [`c2s`](crate::c2s) module shows a complete host loop.
 pub type ServerStream = Connection<Server>;
 
+/// Negotiation must be done by then.
+const NEGOTIATION: TimerId = TimerId(1);
+/// Time to check whether the client went idle.
+const IDLE_CHECK: TimerId = TimerId(2);
+/// Our idle check's ping must be answered by then.
+const PING_DEADLINE: TimerId = TimerId(3);
+
 impl Connection<Server> {
-    /// A stream for a freshly accepted connection. For direct TLS
+    /// A stream for a freshly accepted TCP connection. For direct TLS
     /// (XEP-0368), `tls` is what the host's handshake gave. `config` is
     /// the server's one configuration, shared by all its streams.
     pub fn new(
@@ -174,8 +187,21 @@ impl Connection<Server> {
         rng: Box<dyn Random>,
         now: Instant,
     ) -> ServerStream {
-        let mut core = Core::new(config.limits_before_auth.clone());
-        core.set_timer(Timer::Negotiation, Some(now + config.negotiation_timeout));
+        Self::with_framing(config, Framing::Tcp, tls, rng, now)
+    }
+
+    /// A stream for a connection over `framing`. Over WebSocket STARTTLS
+    /// is never offered (RFC 7395 §3.9): pass the `wss:` connection's
+    /// [`TlsInfo`] as `tls`.
+    pub fn with_framing(
+        config: Arc<ServerConfig>,
+        framing: Framing,
+        tls: Option<TlsInfo>,
+        rng: Box<dyn Random>,
+        now: Instant,
+    ) -> ServerStream {
+        let mut core = Core::new(framing, config.limits_before_auth.clone(), ns::CLIENT);
+        core.set_timer(NEGOTIATION, Some(now + config.negotiation_timeout));
         let domain = config.domains.first().cloned().unwrap_or_default();
         let server = Server {
             tls: tls.unwrap_or_else(TlsInfo::plaintext),
@@ -193,43 +219,45 @@ impl Connection<Server> {
         Connection { core, role: server }
     }
 
-    /// Answers [`Request::Credentials`]: the user's stored credentials, or
-    /// `None` for an unknown user (the exchange then fails the same way a
-    /// wrong password does).
+    /// Answers [`Request::Credentials`] `token`: the user's stored
+    /// credentials, or `None` for an unknown user (the exchange then fails
+    /// the same way a wrong password does).
     pub fn provide_credentials(
         &mut self,
+        token: Token,
         credentials: Option<sasl::Credentials>,
         now: Instant,
-    ) -> Result<(), Error> {
-        if let Some(e) = self.core_error() {
-            return Err(e);
+    ) -> Result<(), AnswerError> {
+        if !matches!(&self.role.state, State::AwaitCredentials { token: t, .. } if *t == token) {
+            return Err(self.stray(token));
         }
-        let State::AwaitCredentials(mut server) =
+        self.take_answer(token)?;
+        let State::AwaitCredentials { mut server, .. } =
             std::mem::replace(&mut self.role.state, State::Done)
         else {
-            return Err(self.core.fail(
-                StreamError::new(Condition::InternalServerError)
-                    .with_text("credentials provided out of turn"),
-            ));
+            unreachable!("checked above")
         };
         let out = server.provide_credentials(credentials);
         self.role.state = State::Auth(server);
         self.role.sasl_output(&mut self.core, out)?;
-        self.resume(now)
+        self.after_answer(now)
     }
 
-    /// Answers [`Request::Bind`].
-    pub fn bind(&mut self, decision: BindDecision, now: Instant) -> Result<(), Error> {
-        if let Some(e) = self.core_error() {
-            return Err(e);
+    /// Answers [`Request::Bind`] `token`.
+    pub fn bind(
+        &mut self,
+        token: Token,
+        decision: BindDecision,
+        now: Instant,
+    ) -> Result<(), AnswerError> {
+        if !matches!(&self.role.state, State::AwaitBind { token: t, .. } if *t == token) {
+            return Err(self.stray(token));
         }
+        self.take_answer(token)?;
         let State::AwaitBind { id, .. } =
             std::mem::replace(&mut self.role.state, State::Negotiating)
         else {
-            return Err(self.core.fail(
-                StreamError::new(Condition::InternalServerError)
-                    .with_text("bind answered out of turn"),
-            ));
+            unreachable!("checked above")
         };
         let user = self.role.user.clone().unwrap_or_default();
         match decision {
@@ -240,7 +268,7 @@ impl Connection<Server> {
                         Err(_) => {
                             self.role
                                 .iq_error(&mut self.core, &id, DefinedCondition::BadRequest);
-                            return self.resume(now);
+                            return self.after_answer(now);
                         }
                     };
                 let result = Element::new("iq", ns::CLIENT)
@@ -255,9 +283,9 @@ impl Connection<Server> {
                         StreamError::new(Condition::InternalServerError).with_text(&e.to_string()),
                     )
                 })?;
-                self.core.set_timer(Timer::Negotiation, None);
+                self.core.set_timer(NEGOTIATION, None);
                 if let Some(idle) = self.role.config.idle_timeout {
-                    self.core.set_timer(Timer::Keepalive, Some(now + idle));
+                    self.core.set_timer(IDLE_CHECK, Some(now + idle));
                 }
                 self.role.jid = Some(full.clone());
                 self.role.state = State::Online;
@@ -272,7 +300,7 @@ impl Connection<Server> {
                     .iq_error(&mut self.core, &id, DefinedCondition::NotAllowed)
             }
         }
-        self.resume(now)
+        self.after_answer(now)
     }
 
     /// The authenticated bare JID, once SASL succeeded.
@@ -285,17 +313,13 @@ impl Connection<Server> {
         self.role.jid.as_deref()
     }
 
-    fn core_error(&self) -> Option<Error> {
-        if self.is_closed() {
-            Some(Error::Closed)
-        } else {
-            None
+    /// An answer that fits no open question: the sticky error once the
+    /// stream ended, else a typed error; the stream goes on.
+    fn stray(&self, token: Token) -> AnswerError {
+        match self.core.error() {
+            Some(e) => AnswerError::Ended(e.clone()),
+            None => AnswerError::UnknownToken(token),
         }
-    }
-
-    fn resume(&mut self, now: Instant) -> Result<(), Error> {
-        self.core.resume();
-        self.handle_input(&[], now)
     }
 }
 
@@ -308,7 +332,10 @@ impl Server {
 
     fn send_features(&mut self, core: &mut Core) {
         let mut f = Features::default();
-        let tls_offered = !self.tls.active && self.config.tls != TlsRequirement::Unavailable;
+        // RFC 7395 §3.9: never over WebSocket, whose TLS is its own.
+        let tls_offered = !self.tls.active
+            && self.config.tls != TlsRequirement::Unavailable
+            && core.allows_starttls();
         if tls_offered {
             f.starttls = Some(self.config.tls == TlsRequirement::Required);
         }
@@ -380,9 +407,8 @@ impl Server {
                 let State::Auth(server) = std::mem::replace(&mut self.state, State::Done) else {
                     unreachable!("credentials are requested during an exchange")
                 };
-                self.state = State::AwaitCredentials(server);
-                core.pause();
-                core.emit(Event::Request(Request::Credentials(req)));
+                let token = core.ask(Request::Credentials(req), true);
+                self.state = State::AwaitCredentials { token, server };
                 Ok(())
             }
             Ok(sasl::ServerOutput::Success(auth)) => {
@@ -493,7 +519,7 @@ impl Server {
         }
         let since = core.last_input().unwrap_or(now);
         if since + idle > now {
-            core.set_timer(Timer::Keepalive, Some(since + idle));
+            core.set_timer(IDLE_CHECK, Some(since + idle));
             return Ok(());
         }
         let Some(wait) = self.config.idle_ping_timeout else {
@@ -513,7 +539,7 @@ impl Server {
             .with_attr("to", self.jid.as_deref().unwrap_or(&self.domain))
             .with_child(Element::new("ping", ns::PING));
         core.send(&ping).expect("valid element");
-        core.set_timer(Timer::Deadline, Some(now + wait));
+        core.set_timer(PING_DEADLINE, Some(now + wait));
         self.ping = Some((id, now));
         Ok(())
     }
@@ -580,6 +606,7 @@ impl Role for Server {
                 if el.is("starttls", ns::TLS)
                     && !self.tls.active
                     && self.config.tls != TlsRequirement::Unavailable
+                    && core.allows_starttls()
                 {
                     core.send(&Element::new("proceed", ns::TLS))
                         .expect("valid element");
@@ -605,12 +632,12 @@ impl Role for Server {
                         .map(|r| r.text().trim().to_owned())
                         .filter(|r| !r.is_empty());
                     let id = el.attr("id").unwrap_or_default().to_owned();
-                    self.state = State::AwaitBind { id };
-                    core.pause();
-                    core.emit(Event::Request(Request::Bind {
+                    let request = Request::Bind {
                         jid: self.user.clone().unwrap_or_default(),
                         requested,
-                    }));
+                    };
+                    let token = core.ask(request, true);
+                    self.state = State::AwaitBind { token, id };
                     Ok(())
                 } else if Self::is_stanza(&el) {
                     // RFC 6120 §4.9.3.12: no stanzas before the stream is
@@ -650,11 +677,9 @@ impl Role for Server {
                 {
                     // The answer to our idle check.
                     self.ping = None;
-                    if !core.close_sent() {
-                        core.set_timer(Timer::Deadline, None);
-                        if let Some(idle) = self.config.idle_timeout {
-                            core.set_timer(Timer::Keepalive, Some(now + idle));
-                        }
+                    core.set_timer(PING_DEADLINE, None);
+                    if let Some(idle) = self.config.idle_timeout {
+                        core.set_timer(IDLE_CHECK, Some(now + idle));
                     }
                     return Ok(());
                 }
@@ -671,7 +696,7 @@ impl Role for Server {
                         core.send(&r).expect("valid element");
                         return Ok(());
                     }
-                    core.emit(Event::Stanza(self.stamp(el)));
+                    core.deliver(self.stamp(el));
                     Ok(())
                 } else if self
                     .config
@@ -679,7 +704,7 @@ impl Role for Server {
                     .iter()
                     .any(|n| n == el.ns())
                 {
-                    core.emit(Event::Stanza(el));
+                    core.deliver(el);
                     Ok(())
                 } else {
                     Err(core.fail(StreamError::new(Condition::UnsupportedStanzaType)))
@@ -707,11 +732,11 @@ impl Role for Server {
         Ok(())
     }
 
-    fn on_timer(&mut self, core: &mut Core, timer: Timer, now: Instant) -> Result<(), Error> {
+    fn on_timer(&mut self, core: &mut Core, timer: TimerId, now: Instant) -> Result<(), Error> {
         match timer {
-            Timer::Negotiation => Err(core.fail(StreamError::new(Condition::ConnectionTimeout))),
-            Timer::Keepalive => self.idle_check(core, now),
-            Timer::Deadline if self.ping.is_some() && !core.close_sent() => {
+            NEGOTIATION => Err(core.fail(StreamError::new(Condition::ConnectionTimeout))),
+            IDLE_CHECK => self.idle_check(core, now),
+            PING_DEADLINE if self.ping.is_some() && !core.close_sent() => {
                 let (_, sent) = self.ping.take().expect("checked");
                 if core.last_input().is_some_and(|t| t > sent) {
                     // Traffic since the ping: alive, whether or not it
@@ -723,14 +748,14 @@ impl Role for Server {
                     StreamError::new(Condition::ConnectionTimeout).with_text("no answer to ping"),
                 ))
             }
-            Timer::Deadline => Err(core.finish(Some(Error::ConnectionLost))),
+            _ => Ok(()),
         }
     }
 
-    fn on_send(&mut self, _core: &mut Core, stanza: Element) -> Result<Element, SendError> {
+    fn on_send(&mut self, _core: &mut Core, _stanza: &mut Element) -> Result<(), SendError> {
         if !matches!(self.state, State::Online) {
             return Err(SendError::NotOnline);
         }
-        Ok(stanza)
+        Ok(())
     }
 }

@@ -126,6 +126,7 @@ mod client;
 pub mod credentials;
 mod error;
 mod external;
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod mechanism;

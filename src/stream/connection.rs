@@ -1,32 +1,37 @@
 //! The driving surface every role machine shares.
 //!
-//! A [`Connection`] is one XML stream pair (ours out, the peer's in) run by
-//! a role: the c2s client, the c2s server, and later the s2s and
-//! component roles. The connection owns what is the same for all of them:
-//! the [`Framer`] and [`Writer`], the bytes waiting to be written, the
-//! events waiting for the host, timers, the sticky error, and the rules of
-//! closing. A role only decides what each received item means and what to
-//! answer.
+//! A [`Connection`] is one stream pair (ours out, the peer's in) run by a
+//! role: the c2s client and server today, s2s and components next. The
+//! connection owns what is the same for all of them: the framing (how
+//! elements travel, see [`Framing`]), the events waiting for the host, the
+//! host's outstanding questions, any number of timers, the sticky error,
+//! the stanza hooks and the rules of closing. A role only decides what
+//! each received item means and what to answer, in intents (open our
+//! stream, send, restart, close, keep alive) that the framing turns into
+//! what travels.
 //!
-//! The host's loop, whatever the role:
+//! The host's loop, whatever the role and framing:
 //!
-//! 1. bytes from the socket go to [`Connection::handle_input`], the end of
-//!    input to [`Connection::handle_eof`], a fired timer to
+//! 1. what arrives goes to [`Connection::handle_input`] (TCP bytes, or one
+//!    WebSocket message) or [`Connection::handle_frame`] (BOSH), the end
+//!    of input to [`Connection::handle_eof`], a fired timer to
 //!    [`Connection::handle_timeout`];
 //! 2. after every call it drains [`Connection::poll_event`] and
-//!    [`Connection::poll_transmit`], and re-arms its timer from
-//!    [`Connection::poll_timeout`].
+//!    [`Connection::poll_transmit`], answers each [`Event::Request`] by
+//!    its token, and re-arms its timer from [`Connection::poll_timeout`].
 //!
 //! Time is only ever an argument. Errors are sticky: once the connection
 //! has failed, the stream error is already queued for the wire and every
 //! call returns the same error.
 
 use std::collections::VecDeque;
-use std::time::Instant;
+use std::fmt;
+use std::time::{Duration, Instant};
 
-use super::{Condition, StreamError, StreamHeader, header::STREAM_CLOSE};
+use super::framing::{Frame, Framing, Incoming, ReadError, Transmit, Wire};
+use super::{Condition, Request, StreamError, StreamHeader};
 use crate::sasl::TlsInfo;
-use crate::xml::{Element, FrameEvent, Framer, Limits, Writer};
+use crate::xml::{Element, Limits};
 
 /// Why a connection ended.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -63,6 +68,31 @@ pub enum Error {
 /// How a stream ended, as reported by [`Event::Closed`].
 pub type CloseReason = Option<Error>;
 
+/// Names one question a connection asked its host ([`Event::Request`]);
+/// the answer carries it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Token(u64);
+
+impl fmt::Display for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// Why an answer to a question was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AnswerError {
+    /// No question with this token is outstanding: it was never asked,
+    /// already answered, or asked by another connection, or the answer
+    /// does not fit the question. The connection goes on.
+    #[error("no outstanding question {0} takes this answer")]
+    UnknownToken(Token),
+    /// The connection has ended, with this (sticky) error.
+    #[error(transparent)]
+    Ended(#[from] Error),
+}
+
 /// What a connection tells its host.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -96,11 +126,25 @@ pub enum Event {
         /// The host, optionally with a port, as the server gave it.
         host: String,
     },
+    /// Over WebSocket, the server closed the stream pointing to another
+    /// endpoint (RFC 7395 §3.6.1). Reported only when it is not less
+    /// secure than the current connection (`wss:` never moves to `ws:` or
+    /// `http:`).
+    SeeOtherUri {
+        /// The endpoint, as the server gave it.
+        uri: String,
+    },
     /// The stream is over: `None` for a clean close, else the error.
     Closed(CloseReason),
-    /// A role-specific request the host must answer (credentials, a
-    /// resource binding decision, ...).
-    Request(super::Request),
+    /// A question the host must answer, with the role's method for it,
+    /// passing `token` back. Several may be outstanding, and they may be
+    /// answered in any order.
+    Request {
+        /// Names this question in the answer.
+        token: Token,
+        /// What is asked.
+        request: Request,
+    },
 }
 
 /// What to do with bytes that arrive between STARTTLS and the handshake.
@@ -112,39 +156,31 @@ pub(crate) enum AfterStartTls {
     Discard,
 }
 
-/// The timers a connection keeps; [`Connection::poll_timeout`] gives the
-/// earliest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Timer {
-    /// Negotiation must be finished by then.
-    Negotiation,
-    /// Send a keepalive or ping (client), or check whether the peer has
-    /// gone idle (server).
-    Keepalive,
-    /// The peer must have answered a ping, or closed after our close.
-    Deadline,
-}
+/// A timer of a role or feature. Roles number their own; the connection
+/// keeps any number of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TimerId(pub(crate) u16);
 
-const TIMERS: usize = 3;
+/// The connection's own timer: the peer must close within
+/// [`CLOSE_GRACE`] of our close.
+const CLOSE_TIMER: TimerId = TimerId(u16::MAX);
 
-fn timer_index(t: Timer) -> usize {
-    match t {
-        Timer::Negotiation => 0,
-        Timer::Keepalive => 1,
-        Timer::Deadline => 2,
-    }
-}
+/// Events one call may queue before the rest of its input waits for the
+/// host to drain them ([`Connection::poll_event`] reads on).
+const EVENT_BUDGET: usize = 32;
+
+/// Capacity a connection's queues keep when they are empty.
+const RETAINED_QUEUE: usize = 4;
 
 mod sealed {
     pub trait Sealed {}
-    impl Sealed for crate::c2s::Client {}
-    impl Sealed for crate::c2s::Server {}
+    impl Sealed for crate::c2s::client::Client {}
+    impl Sealed for crate::c2s::server::Server {}
 }
 
-/// What a role does with what the connection reads. Roles are plain
-/// state machines: they get the [`Core`] to write to and queue events on.
-/// The crate's roles implement it; it is sealed.
+/// What a role does with what the connection reads. Roles are plain state
+/// machines: they get the [`Core`] to write to and queue events on. The
+/// crate's roles implement it; it is sealed and not part of the API.
 pub trait Role: sealed::Sealed + Sized + std::fmt::Debug {
     /// The peer's stream header arrived.
     fn on_stream_open(
@@ -157,11 +193,10 @@ pub trait Role: sealed::Sealed + Sized + std::fmt::Debug {
     fn on_element(&mut self, core: &mut Core, element: Element, now: Instant) -> Result<(), Error>;
     /// The host finished the TLS handshake.
     fn on_tls(&mut self, core: &mut Core, info: TlsInfo, now: Instant) -> Result<(), Error>;
-    /// A timer fired.
-    fn on_timer(&mut self, core: &mut Core, timer: Timer, now: Instant) -> Result<(), Error>;
-    /// The host wants to send `stanza`; returns it (possibly amended) or
-    /// refuses.
-    fn on_send(&mut self, core: &mut Core, stanza: Element) -> Result<Element, SendError>;
+    /// One of the role's timers fired.
+    fn on_timer(&mut self, core: &mut Core, timer: TimerId, now: Instant) -> Result<(), Error>;
+    /// The host wants to send `stanza`; the role may amend it, or refuse.
+    fn on_send(&mut self, core: &mut Core, stanza: &mut Element) -> Result<(), SendError>;
     /// The largest element the peer accepts (XEP-0478), if it said.
     fn send_limit(&self) -> Option<usize> {
         None
@@ -191,17 +226,34 @@ pub enum SendError {
     Invalid(#[from] crate::xml::WriteError),
 }
 
+/// A stanza [`Connection::send`] did not take, handed back with the
+/// reason: nothing the host hands over is lost.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{error}")]
+pub struct Refused {
+    /// Why.
+    pub error: SendError,
+    /// The stanza, as the host gave it.
+    pub stanza: Element,
+}
+
+/// Input that waits: while a question that gates reading is open, while
+/// TLS is being set up, or beyond one call's event budget.
+#[derive(Debug)]
+enum Held {
+    Bytes(Vec<u8>),
+    Message(Vec<u8>),
+    Frame(Frame),
+}
+
 /// The shared state of a connection: what roles write to.
 #[derive(Debug)]
 pub struct Core {
-    framer: Framer,
-    writer: Writer,
-    out: Vec<u8>,
+    wire: Wire,
     events: VecDeque<Event>,
     error: Option<Error>,
-    /// Input held back while the role waits for the host or for TLS.
-    held: Vec<u8>,
-    paused: bool,
+    held: VecDeque<Held>,
+    held_bytes: usize,
     /// After `<proceed/>` (client) or `<starttls/>` (server): no more XML
     /// until TLS is up.
     awaiting_tls: Option<AfterStartTls>,
@@ -210,41 +262,61 @@ pub struct Core {
     /// must fail before the role has answered the peer.
     sent_header: bool,
     fallback_header: Option<StreamHeader>,
-    timers: [Option<Instant>; TIMERS],
+    timers: Vec<(TimerId, Instant)>,
     /// When the peer last sent anything, whitespace and partial elements
     /// included.
     last_input: Option<Instant>,
+    /// The `now` of the latest call, for reading on from `poll_event`.
+    now: Option<Instant>,
+    next_token: u64,
+    /// Outstanding questions, and whether each holds input back.
+    questions: Vec<(Token, bool)>,
+    stanzas_in: u64,
+    stanzas_out: u64,
 }
 
 impl Core {
-    pub(crate) fn new(limits: Limits) -> Core {
+    pub(crate) fn new(framing: Framing, limits: Limits, content_ns: &'static str) -> Core {
         Core {
-            framer: Framer::new(limits),
-            writer: Writer::standalone(),
-            out: Vec::new(),
+            wire: Wire::new(framing, limits, content_ns),
             events: VecDeque::new(),
             error: None,
-            held: Vec::new(),
-            paused: false,
+            held: VecDeque::new(),
+            held_bytes: 0,
             awaiting_tls: None,
             sent_close: false,
             sent_header: false,
             fallback_header: None,
-            timers: [None; TIMERS],
+            timers: Vec::new(),
             last_input: None,
+            now: None,
+            next_token: 0,
+            questions: Vec::new(),
+            stanzas_in: 0,
+            stanzas_out: 0,
         }
     }
 
-    /// When the peer last sent any bytes (XEP-0478 counts all traffic).
+    /// The sticky error, once the connection ended.
+    pub(crate) fn error(&self) -> Option<&Error> {
+        self.error.as_ref()
+    }
+
+    /// When the peer last sent anything (XEP-0478 counts all traffic).
     pub(crate) fn last_input(&self) -> Option<Instant> {
         self.last_input
     }
 
-    /// Writes our stream header; elements are written in its namespace
-    /// context from now on.
+    /// Whether STARTTLS exists on this framing (not over WebSocket, RFC
+    /// 7395 §3.9).
+    pub(crate) fn allows_starttls(&self) -> bool {
+        self.wire.allows_starttls()
+    }
+
+    /// Opens our stream (again, after a restart) with `header`; elements
+    /// are written in its namespace context from now on.
     pub(crate) fn send_header(&mut self, header: &StreamHeader) {
-        header.write(&mut self.out);
-        self.writer = Writer::new(header.scope());
+        self.wire.open(header);
         self.sent_header = true;
     }
 
@@ -255,21 +327,23 @@ impl Core {
         self.fallback_header = Some(header);
     }
 
-    /// Writes a top-level element.
+    /// Writes a top-level element of the role's own (negotiation, errors).
     pub(crate) fn send(&mut self, el: &Element) -> Result<(), crate::xml::WriteError> {
-        self.writer.write(el, &mut self.out)
+        self.wire.send(el).map(|_| ())
     }
 
-    /// Writes a whitespace keepalive (RFC 6120 §4.6.1).
-    pub(crate) fn send_whitespace(&mut self) {
-        self.out.push(b' ');
+    /// Keeps the stream alive with whitespace (RFC 6120 §4.6.1) where the
+    /// framing has it; `false` where it does not (WebSocket, BOSH), and the
+    /// role pings instead.
+    pub(crate) fn send_whitespace(&mut self) -> bool {
+        self.wire.keepalive()
     }
 
-    /// Writes our closing tag (once).
+    /// Closes our stream (once).
     pub(crate) fn send_close(&mut self) {
         if !self.sent_close {
             self.sent_close = true;
-            self.out.extend_from_slice(STREAM_CLOSE);
+            self.wire.close();
         }
     }
 
@@ -278,9 +352,43 @@ impl Core {
         self.events.push_back(ev);
     }
 
+    /// A stanza for the host: every stanza in passes here.
+    pub(crate) fn deliver(&mut self, stanza: Element) {
+        self.stanzas_in += 1;
+        self.events.push_back(Event::Stanza(stanza));
+    }
+
+    /// Asks the host `request`; `gating` holds input back until the
+    /// answer (what is read next depends on it).
+    pub(crate) fn ask(&mut self, request: Request, gating: bool) -> Token {
+        self.next_token += 1;
+        let token = Token(self.next_token);
+        self.questions.push((token, gating));
+        self.events.push_back(Event::Request { token, request });
+        token
+    }
+
+    /// Takes the answer to `token`: an error if no such question is open.
+    pub(crate) fn answer(&mut self, token: Token) -> Result<(), AnswerError> {
+        if let Some(e) = &self.error {
+            return Err(AnswerError::Ended(e.clone()));
+        }
+        let i = self
+            .questions
+            .iter()
+            .position(|(t, _)| *t == token)
+            .ok_or(AnswerError::UnknownToken(token))?;
+        self.questions.swap_remove(i);
+        Ok(())
+    }
+
+    fn gated(&self) -> bool {
+        self.questions.iter().any(|(_, gating)| *gating)
+    }
+
     /// Expects a new stream header (stream restart, RFC 6120 §4.3.3).
     pub(crate) fn restart(&mut self) {
-        self.framer.reset();
+        self.wire.restart();
         // Both sides open new streams (RFC 6120 §4.3.3); until ours is
         // out, a failure opens it with the fallback header.
         self.sent_header = false;
@@ -288,22 +396,12 @@ impl Core {
 
     /// Replaces the reading limits.
     pub(crate) fn set_limits(&mut self, limits: Limits) {
-        self.framer.set_limits(limits);
+        self.wire.set_limits(limits);
     }
 
     /// The reading limits in force.
     pub(crate) fn limits(&self) -> &Limits {
-        self.framer.limits()
-    }
-
-    /// Stops reading until [`Core::resume`]; input is held meanwhile.
-    pub(crate) fn pause(&mut self) {
-        self.paused = true;
-    }
-
-    /// Reading may go on.
-    pub(crate) fn resume(&mut self) {
-        self.paused = false;
+        self.wire.limits()
     }
 
     /// No XML may be read until TLS is established; what arrives before
@@ -312,8 +410,12 @@ impl Core {
         self.awaiting_tls = Some(then);
     }
 
-    pub(crate) fn set_timer(&mut self, t: Timer, at: Option<Instant>) {
-        self.timers[timer_index(t)] = at;
+    /// Sets (or with `None` clears) one of the role's timers.
+    pub(crate) fn set_timer(&mut self, id: TimerId, at: Option<Instant>) {
+        self.timers.retain(|(t, _)| *t != id);
+        if let Some(at) = at {
+            self.timers.push((id, at));
+        }
     }
 
     /// Ends the stream with a stream error: the error and the closing tag
@@ -331,10 +433,10 @@ impl Core {
             }
             // Text or an application element the host supplied may not be
             // writable; the condition alone always is.
-            if self.writer.write(&err.to_element(), &mut self.out).is_err() {
+            if self.wire.send(&err.to_element()).is_err() {
                 let bare = StreamError::new(err.condition).to_element();
-                self.writer
-                    .write(&bare, &mut self.out)
+                self.wire
+                    .send(&bare)
                     .expect("a defined condition is writable");
             }
         }
@@ -349,13 +451,15 @@ impl Core {
         }
         let sticky = reason.clone().unwrap_or(Error::Closed);
         self.error = Some(sticky.clone());
-        self.timers = [None; TIMERS];
-        self.held = Vec::new();
+        self.timers = Vec::new();
+        self.held = VecDeque::new();
+        self.held_bytes = 0;
+        self.questions = Vec::new();
         self.events.push_back(Event::Closed(reason));
         sticky
     }
 
-    /// Whether we sent `</stream:stream>`.
+    /// Whether we closed our stream.
     pub(crate) fn close_sent(&self) -> bool {
         self.sent_close
     }
@@ -369,99 +473,212 @@ pub struct Connection<R: Role> {
 }
 
 impl<R: Role> Connection<R> {
-    /// Feeds bytes read from the transport (after TLS decryption).
+    /// Feeds what the transport delivered: with [`Framing::Tcp`], bytes
+    /// read (after TLS decryption) in any chunking; with
+    /// [`Framing::WebSocket`], the payload of one text message.
     pub fn handle_input(&mut self, data: &[u8], now: Instant) -> Result<(), Error> {
+        self.core.now = Some(now);
         if let Some(e) = &self.core.error {
             return Err(e.clone());
         }
-        if !data.is_empty() {
-            self.core.last_input = Some(now);
+        if data.is_empty() {
+            return self.read_on(now);
         }
-        if self.core.paused || !self.core.held.is_empty() {
-            // Keep order: held bytes go first. Bounded like any element.
-            if self.core.held.len() + data.len() > self.core.limits().max_stanza_bytes {
+        self.core.last_input = Some(now);
+        let item = match self.core.wire {
+            super::framing::Wire::WebSocket { .. } => Held::Message(data.to_vec()),
+            super::framing::Wire::Tcp { .. } => {
+                if self.core.held.is_empty() && !self.waiting() {
+                    // The common case: read in place, hold only what the
+                    // event budget leaves over.
+                    return self.read_bytes(data, now);
+                }
+                Held::Bytes(data.to_vec())
+            }
+            super::framing::Wire::Elements { .. } => {
                 return Err(self.core.fail(
-                    StreamError::new(Condition::PolicyViolation)
-                        .with_text("too much data while paused"),
+                    StreamError::new(Condition::InternalServerError)
+                        .with_text("bytes handed to an element framing"),
                 ));
             }
-            self.core.held.extend_from_slice(data);
-            if self.core.paused {
-                return Ok(());
-            }
-            let held = std::mem::take(&mut self.core.held);
-            return self.process(&held, now);
-        }
-        self.process(data, now)
+        };
+        self.hold_back(item)?;
+        self.read_on(now)
     }
 
-    fn process(&mut self, data: &[u8], now: Instant) -> Result<(), Error> {
+    /// Hands in what arrived over [`Framing::Elements`] (a BOSH session's
+    /// unwrapped body).
+    pub fn handle_frame(&mut self, frame: Frame, now: Instant) -> Result<(), Error> {
+        self.core.now = Some(now);
+        if let Some(e) = &self.core.error {
+            return Err(e.clone());
+        }
+        if !matches!(self.core.wire, super::framing::Wire::Elements { .. }) {
+            return Err(self.core.fail(
+                StreamError::new(Condition::InternalServerError)
+                    .with_text("a frame handed to a byte framing"),
+            ));
+        }
+        self.core.last_input = Some(now);
+        self.hold_back(Held::Frame(frame))?;
+        self.read_on(now)
+    }
+
+    /// Whether input must wait (a gating question, TLS being set up).
+    fn waiting(&self) -> bool {
+        self.core.gated() || self.core.awaiting_tls.is_some()
+    }
+
+    /// Queues input behind what already waits, within the element limit.
+    fn hold_back(&mut self, item: Held) -> Result<(), Error> {
+        let size = match &item {
+            Held::Bytes(b) | Held::Message(b) => b.len(),
+            Held::Frame(_) => 1,
+        };
+        if self.core.held_bytes + size > self.core.limits().max_stanza_bytes.max(4096) {
+            return Err(self.core.fail(
+                StreamError::new(Condition::PolicyViolation)
+                    .with_text("too much data while waiting for the host"),
+            ));
+        }
+        self.core.held_bytes += size;
+        match (self.core.held.back_mut(), item) {
+            (Some(Held::Bytes(prev)), Held::Bytes(more)) => prev.extend_from_slice(&more),
+            (_, item) => self.core.held.push_back(item),
+        }
+        Ok(())
+    }
+
+    /// Reads what waits, as far as questions, TLS and the event budget
+    /// allow.
+    fn read_on(&mut self, now: Instant) -> Result<(), Error> {
+        loop {
+            // Failures were returned where they happened; what is left is
+            // a clean close.
+            if self.core.error.is_some() {
+                return Ok(());
+            }
+            if let Some(AfterStartTls::Discard) = self.core.awaiting_tls {
+                // The receiving side drops what the initiator sent before
+                // the handshake (RFC 6120 §5.4.3.3).
+                self.core.held.clear();
+                self.core.held_bytes = 0;
+            }
+            if self.waiting() || self.core.events.len() >= EVENT_BUDGET {
+                if let Some(AfterStartTls::Refuse) = self.core.awaiting_tls
+                    && !self.core.held.is_empty()
+                {
+                    return Err(self.injected());
+                }
+                return Ok(());
+            }
+            let Some(item) = self.core.held.pop_front() else {
+                if self.core.held.capacity() > RETAINED_QUEUE {
+                    self.core.held = VecDeque::new();
+                }
+                return Ok(());
+            };
+            match item {
+                Held::Bytes(bytes) => {
+                    self.core.held_bytes -= bytes.len();
+                    self.read_bytes(&bytes, now)?;
+                }
+                Held::Message(msg) => {
+                    self.core.held_bytes -= msg.len();
+                    let r = self.core.wire.read_message(&msg);
+                    self.dispatch(r, now)?;
+                }
+                Held::Frame(frame) => {
+                    self.core.held_bytes -= 1;
+                    let incoming = match frame {
+                        Frame::Open(h) => Incoming::Open(h),
+                        Frame::Element(el) => Incoming::Element(el),
+                        Frame::Close => Incoming::Close {
+                            see_other_uri: None,
+                        },
+                    };
+                    self.dispatch(Ok(incoming), now)?;
+                }
+            }
+        }
+    }
+
+    /// Reads TCP bytes item by item; what is left when reading must wait
+    /// goes to the front of the held input.
+    fn read_bytes(&mut self, data: &[u8], now: Instant) -> Result<(), Error> {
         let mut input = data;
         while !input.is_empty() {
+            if self.core.error.is_some() {
+                break;
+            }
             match self.core.awaiting_tls {
                 // RFC 6120 §5.4.3.3: after <proceed/> only TLS follows; XML
                 // here was injected before the handshake.
-                Some(AfterStartTls::Refuse) => {
-                    return Err(self.core.fail(
-                        StreamError::new(Condition::PolicyViolation)
-                            .with_text("data after STARTTLS proceed"),
-                    ));
-                }
-                // The receiving side drops what the initiator sent before
-                // the handshake (RFC 6120 §5.4.3.3).
+                Some(AfterStartTls::Refuse) => return Err(self.injected()),
                 Some(AfterStartTls::Discard) => return Ok(()),
                 None => {}
             }
-            if self.core.paused {
-                self.core.held.extend_from_slice(input);
+            if self.waiting() || self.core.events.len() >= EVENT_BUDGET {
+                self.core.held_bytes += input.len();
+                self.core.held.push_front(Held::Bytes(input.to_vec()));
                 return Ok(());
             }
-            let ev = match self.core.framer.next_event(&mut input) {
-                Ok(Some(ev)) => ev,
+            match self.core.wire.read_bytes(&mut input) {
                 Ok(None) => break,
-                Err(e) => {
-                    let err = StreamError::new(e.condition()).with_text(&e.to_string());
-                    return Err(self.core.fail(err));
-                }
-            };
-            let r = match ev {
-                FrameEvent::StreamOpen(open) => match StreamHeader::from_open(&open) {
-                    Ok(h) => self.role.on_stream_open(&mut self.core, h, now),
-                    Err(e) => Err(self
-                        .core
-                        .fail(StreamError::new(e.condition()).with_text(&e.to_string()))),
-                },
-                FrameEvent::Element(el) => {
-                    if let Some(se) = StreamError::from_element(el.as_ref()) {
-                        // The peer failed the stream (RFC 6120 §4.9.1.1):
-                        // close ours too.
-                        self.core.send_close();
-                        if se.condition == Condition::SeeOtherHost
-                            && let Some(host) = se.other_host.clone()
-                        {
-                            self.core.emit(Event::SeeOtherHost { host });
-                        }
-                        return Err(self.core.finish(Some(Error::Remote(se))));
-                    }
-                    self.role.on_element(&mut self.core, el, now)
-                }
-                FrameEvent::Whitespace => Ok(()),
-                FrameEvent::StreamClose => {
-                    // RFC 6120 §4.4: answer a close with ours.
-                    self.core.send_close();
-                    self.core.finish(None);
-                    return Ok(());
-                }
-            };
-            r?;
-            if let Some(e) = &self.core.error {
-                return Err(e.clone());
+                r => self.dispatch(r.map(|item| item.expect("matched above")), now)?,
             }
         }
         Ok(())
     }
 
-    /// Reports that the transport will deliver no more bytes.
+    fn injected(&mut self) -> Error {
+        self.core.fail(
+            StreamError::new(Condition::PolicyViolation).with_text("data after STARTTLS proceed"),
+        )
+    }
+
+    /// Hands one item to the role.
+    fn dispatch(&mut self, item: Result<Incoming, ReadError>, now: Instant) -> Result<(), Error> {
+        let item = match item {
+            Ok(item) => item,
+            Err(e) => return Err(self.core.fail(e.to_stream_error())),
+        };
+        match item {
+            Incoming::Open(h) => self.role.on_stream_open(&mut self.core, h, now)?,
+            Incoming::Element(el) => {
+                if let Some(se) = StreamError::from_element(el.as_ref()) {
+                    // The peer failed the stream (RFC 6120 §4.9.1.1): close
+                    // ours too.
+                    self.core.send_close();
+                    if se.condition == Condition::SeeOtherHost
+                        && let Some(host) = se.other_host.clone()
+                    {
+                        self.core.emit(Event::SeeOtherHost { host });
+                    }
+                    return Err(self.core.finish(Some(Error::Remote(se))));
+                }
+                self.role.on_element(&mut self.core, el, now)?;
+            }
+            Incoming::Whitespace => {}
+            Incoming::Close { see_other_uri } => {
+                if let Some(uri) = see_other_uri
+                    && self.core.wire.may_redirect_to(&uri)
+                {
+                    self.core.emit(Event::SeeOtherUri { uri });
+                }
+                // RFC 6120 §4.4, RFC 7395 §3.6: answer a close with ours.
+                self.core.send_close();
+                self.core.finish(None);
+                return Ok(());
+            }
+        }
+        match &self.core.error {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// Reports that the transport will deliver no more.
     pub fn handle_eof(&mut self, _now: Instant) -> Result<(), Error> {
         if let Some(e) = &self.core.error {
             return Err(e.clone());
@@ -471,70 +688,110 @@ impl<R: Role> Connection<R> {
         Err(self.core.finish(Some(Error::ConnectionLost)))
     }
 
-    /// Runs the timers that are due at `now`. Calling it early is harmless.
+    /// Runs every timer due at `now`. Calling it early is harmless.
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
-        if let Some(e) = &self.core.error {
-            return Err(e.clone());
-        }
-        for t in [Timer::Negotiation, Timer::Deadline, Timer::Keepalive] {
-            let i = timer_index(t);
-            if self.core.timers[i].is_some_and(|at| at <= now) {
-                self.core.timers[i] = None;
-                self.role.on_timer(&mut self.core, t, now)?;
-                if let Some(e) = &self.core.error {
-                    return Err(e.clone());
-                }
+        self.core.now = Some(now);
+        loop {
+            if let Some(e) = &self.core.error {
+                return Err(e.clone());
             }
+            let Some(i) = self
+                .core
+                .timers
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, at))| *at <= now)
+                .min_by_key(|(_, (_, at))| *at)
+                .map(|(i, _)| i)
+            else {
+                return Ok(());
+            };
+            let (id, _) = self.core.timers.swap_remove(i);
+            if id == CLOSE_TIMER {
+                return Err(self.core.finish(Some(Error::ConnectionLost)));
+            }
+            self.role.on_timer(&mut self.core, id, now)?;
         }
-        Ok(())
     }
 
-    /// The next event for the host, if any.
+    /// The next event for the host, if any. Input held back because one
+    /// call produced many events is read on as the queue empties.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.core.events.pop_front()
+        if self.core.events.is_empty()
+            && !self.core.held.is_empty()
+            && self.core.error.is_none()
+            && let Some(now) = self.core.now
+        {
+            // A failure queues its own Closed event.
+            let _ = self.read_on(now);
+        }
+        let ev = self.core.events.pop_front();
+        if ev.is_none() && self.core.events.capacity() > RETAINED_QUEUE {
+            self.core.events = VecDeque::new();
+        }
+        ev
     }
 
-    /// Appends the bytes to write to the transport to `buf`; returns how
-    /// many were appended.
-    pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> usize {
-        let n = self.core.out.len();
-        buf.append(&mut self.core.out);
-        n
+    /// The next thing to send. With [`Framing::Tcp`] it appends every
+    /// pending byte to `buf` ([`Transmit::Bytes`]; into an empty `buf`
+    /// without a copy); with [`Framing::WebSocket`], one message per call
+    /// ([`Transmit::Message`]); with [`Framing::Elements`], one frame per
+    /// call, `buf` untouched. Call it until it returns `None`.
+    pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<Transmit> {
+        self.core.wire.poll(buf)
     }
 
     /// When [`Connection::handle_timeout`] should be called next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.core.timers.iter().flatten().min().copied()
+        self.core.timers.iter().map(|(_, at)| *at).min()
     }
 
-    /// Sends a stanza.
-    pub fn send(&mut self, stanza: Element) -> Result<(), SendError> {
+    /// Sends a stanza. A stanza that is refused comes back in [`Refused`]:
+    /// what the host hands over is either written or handed back.
+    // The stanza comes back by value: boxing it would allocate on the very
+    // path that must not lose it.
+    #[allow(clippy::result_large_err)]
+    pub fn send(&mut self, mut stanza: Element) -> Result<(), Refused> {
         if self.core.error.is_some() || self.core.sent_close {
-            return Err(SendError::Closed);
+            return Err(Refused {
+                error: SendError::Closed,
+                stanza,
+            });
         }
-        let stanza = self.role.on_send(&mut self.core, stanza)?;
-        let before = self.core.out.len();
-        self.core.send(&stanza)?;
+        if let Err(error) = self.role.on_send(&mut self.core, &mut stanza) {
+            return Err(Refused { error, stanza });
+        }
+        let (mark, size) = match self.core.wire.send(&stanza) {
+            Ok(sent) => sent,
+            Err(e) => {
+                return Err(Refused {
+                    error: e.into(),
+                    stanza,
+                });
+            }
+        };
         // Measured as written, so the stanza is serialized once.
-        let size = self.core.out.len() - before;
-        if let Some(limit) = self.role.send_limit()
+        if let (Some(limit), Some(size)) = (self.role.send_limit(), size)
             && size > limit
         {
-            self.core.out.truncate(before);
-            return Err(SendError::TooLarge { size, limit });
+            self.core.wire.retract(mark);
+            return Err(Refused {
+                error: SendError::TooLarge { size, limit },
+                stanza,
+            });
         }
+        self.core.stanzas_out += 1;
         Ok(())
     }
 
     /// Closes the stream (RFC 6120 §4.4): our closing tag is queued; the
-    /// connection ends when the peer closes too, or at the deadline.
+    /// connection ends when the peer closes too, or after [`CLOSE_GRACE`].
     pub fn close(&mut self, now: Instant) {
         if self.core.error.is_some() || self.core.sent_close {
             return;
         }
         self.core.send_close();
-        self.core
-            .set_timer(Timer::Deadline, Some(now + CLOSE_GRACE));
+        self.core.set_timer(CLOSE_TIMER, Some(now + CLOSE_GRACE));
     }
 
     /// Ends the stream with a stream error the host decided on (RFC 6120
@@ -550,16 +807,13 @@ impl<R: Role> Connection<R> {
     /// the host did before the stream, for direct TLS) is complete, with
     /// the channel-binding data the TLS library offers.
     pub fn tls_established(&mut self, info: TlsInfo, now: Instant) -> Result<(), Error> {
+        self.core.now = Some(now);
         if let Some(e) = &self.core.error {
             return Err(e.clone());
         }
         self.core.awaiting_tls = None;
         self.role.on_tls(&mut self.core, info, now)?;
-        if !self.core.held.is_empty() && !self.core.paused {
-            let held = std::mem::take(&mut self.core.held);
-            return self.process(&held, now);
-        }
-        Ok(())
+        self.read_on(now)
     }
 
     /// Whether the connection has ended.
@@ -567,7 +821,25 @@ impl<R: Role> Connection<R> {
         // Every way a connection ends leaves its sticky error.
         self.core.error.is_some()
     }
+
+    /// How many stanzas the host was given ([`Event::Stanza`]) and how many
+    /// it sent, on this stream.
+    pub fn stanza_counts(&self) -> (u64, u64) {
+        (self.core.stanzas_in, self.core.stanzas_out)
+    }
+
+    /// Takes an answer: the sticky error once the connection ended, a
+    /// typed error for a token that names no open question.
+    pub(crate) fn take_answer(&mut self, token: Token) -> Result<(), AnswerError> {
+        self.core.answer(token)
+    }
+
+    /// Reads on after an answer.
+    pub(crate) fn after_answer(&mut self, now: Instant) -> Result<(), AnswerError> {
+        self.core.now = Some(now);
+        self.read_on(now).map_err(AnswerError::Ended)
+    }
 }
 
 /// How long to wait for the peer's closing tag after ours.
-pub const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+pub const CLOSE_GRACE: Duration = Duration::from_secs(10);

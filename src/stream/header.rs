@@ -13,7 +13,7 @@ use std::str::FromStr;
 
 use super::Condition;
 use crate::ns;
-use crate::xml::{Scope, StreamOpen, escape};
+use crate::xml::{Element, Scope, StreamOpen, escape};
 
 /// An XMPP version, `<major>.<minor>` (RFC 6120 §4.7.5), compared
 /// numerically.
@@ -140,6 +140,45 @@ impl StreamHeader {
         })
     }
 
+    /// Reads the attributes of an RFC 7395 `<open/>` (§3.4), which carries
+    /// the header's attributes but no namespace declarations: the content
+    /// namespace is the one the connection's role speaks.
+    pub fn from_framing_open(
+        open: &Element,
+        content_ns: &str,
+    ) -> Result<StreamHeader, HeaderError> {
+        let get = |n: &str| open.attr(n).map(str::to_owned);
+        let version = open.attr("version").map(str::parse).transpose()?;
+        Ok(StreamHeader {
+            to: get("to"),
+            from: get("from"),
+            id: get("id"),
+            lang: open.attr_ns("lang", ns::XML).map(str::to_owned),
+            version,
+            content_ns: content_ns.to_owned(),
+            dialback: false,
+        })
+    }
+
+    /// The RFC 7395 `<open/>` element with this header's attributes (§3.4).
+    /// Characters XML cannot carry are replaced by U+FFFD, as in
+    /// [`write`](Self::write).
+    pub fn to_framing_open(&self) -> Element {
+        let mut el = Element::new("open", ns::FRAMING);
+        for (name, value) in [("from", &self.from), ("to", &self.to), ("id", &self.id)] {
+            if let Some(v) = value {
+                el.set_attr(name, &clean(v));
+            }
+        }
+        if let Some(v) = &self.version {
+            el.set_attr("version", &v.to_string());
+        }
+        if let Some(v) = &self.lang {
+            el.set_attr_ns("lang", ns::XML, &clean(v));
+        }
+        el
+    }
+
     /// The version to put in the response header, given the initiator's
     /// (RFC 6120 §4.7.5 rules 2 and 4): the lower of both, or none if the
     /// initiator sent none.
@@ -166,17 +205,7 @@ impl StreamHeader {
             out.push(b' ');
             out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(b"='");
-            let clean: String = value
-                .chars()
-                .map(|c| {
-                    if crate::xml::is_xml_char(c as u32) {
-                        c
-                    } else {
-                        '\u{FFFD}'
-                    }
-                })
-                .collect();
-            escape(out, clean.as_bytes(), true);
+            escape(out, clean(value).as_bytes(), true);
             out.push(b'\'');
         };
         if !self.content_ns.is_empty() {
@@ -203,6 +232,24 @@ impl StreamHeader {
         }
         out.push(b'>');
     }
+}
+
+/// `value` with every character XML cannot carry replaced by U+FFFD: a
+/// header has no way to refuse them.
+fn clean(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.chars().all(|c| crate::xml::is_xml_char(c as u32)) {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    value
+        .chars()
+        .map(|c| {
+            if crate::xml::is_xml_char(c as u32) {
+                c
+            } else {
+                '\u{FFFD}'
+            }
+        })
+        .collect()
 }
 
 /// The closing tag of a stream (RFC 6120 §4.4).

@@ -36,6 +36,9 @@ use super::parser::{self, Hints, Scratch};
 use super::{Error, Limit, Limits, Scope};
 use crate::ns;
 
+/// The most buffer capacity a framer keeps between elements.
+const RETAINED_BUFFER: usize = 4096;
+
 /// Something the framer read from the stream.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -207,6 +210,16 @@ impl Framer {
         }
     }
 
+    /// A framer for elements that each stand alone, outside any stream
+    /// header, as the messages of XMPP over WebSocket do (RFC 7395 §3.3.3):
+    /// every element must declare its own namespaces, and what would close
+    /// a stream is an error.
+    pub fn for_fragments(limits: Limits) -> Framer {
+        let mut f = Framer::new(limits);
+        f.phase = Phase::Stream;
+        f
+    }
+
     /// Replaces the limits. They apply from now on, also to an item that
     /// is partly read.
     pub fn set_limits(&mut self, limits: Limits) {
@@ -222,7 +235,7 @@ impl Framer {
     /// (RFC 6120 §4.3.3). Bytes of an unfinished item are dropped.
     pub fn reset(&mut self) {
         self.phase = Phase::Prolog { declaration: false };
-        self.buf.clear();
+        self.buf = Vec::new();
         self.scan = Scan::new();
         self.scope = Scope::default();
         self.stream_qname.clear();
@@ -348,6 +361,11 @@ impl Framer {
                         let r = self.complete(&buf[..end], scan);
                         self.buf = buf;
                         self.buf.clear();
+                        // A large element is not paid for again by every
+                        // idle stream that once received one.
+                        if self.buf.capacity() > RETAINED_BUFFER {
+                            self.buf = Vec::new();
+                        }
                         self.scan = Scan::new();
                         match r? {
                             Some(ev) => return Ok(Some(ev)),

@@ -27,6 +27,7 @@ mod chars;
 mod element;
 mod error;
 mod framer;
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 mod limits;

@@ -59,6 +59,8 @@ pub enum WriteError {
 pub struct Writer {
     scope: Scope,
     standalone: bool,
+    /// Declare the scope's prefixes on the elements that use them.
+    declare_prefixes: bool,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -78,6 +80,20 @@ impl Writer {
         Writer {
             scope: Scope::default(),
             standalone: true,
+            declare_prefixes: false,
+        }
+    }
+
+    /// A writer for elements that stand alone but use the prefixes of
+    /// `scope`, declaring each on the element where it is first used: the
+    /// root declares its namespace, stream elements come out as
+    /// `<stream:features xmlns:stream='...'>`. That is what each message
+    /// of XMPP over WebSocket must be (RFC 7395 §3.3.3).
+    pub fn declaring(scope: Scope) -> Writer {
+        Writer {
+            scope,
+            standalone: true,
+            declare_prefixes: true,
         }
     }
 
@@ -87,6 +103,7 @@ impl Writer {
         Writer {
             scope,
             standalone: false,
+            declare_prefixes: false,
         }
     }
 
@@ -143,9 +160,12 @@ impl Writer {
             let saved_default = default_ns;
             let saved_bindings = bindings.len();
             let mut declare_default = false;
+            let mut declare_prefix = false;
             let prefix: Option<&str> = if ns_name == default_ns {
                 None
             } else if let Some(p) = self.stream_prefix(ns_name) {
+                declare_prefix =
+                    self.declare_prefixes && !bindings.iter().any(|(b, n)| b == p && *n == ns_name);
                 Some(p)
             } else {
                 declare_default = true;
@@ -162,6 +182,14 @@ impl Writer {
                 out.extend_from_slice(b" xmlns='");
                 escape(out, ns_name.as_bytes(), true);
                 out.push(b'\'');
+            }
+            if let (true, Some(p)) = (declare_prefix, prefix) {
+                out.extend_from_slice(b" xmlns:");
+                out.extend_from_slice(p.as_bytes());
+                out.extend_from_slice(b"='");
+                escape(out, ns_name.as_bytes(), true);
+                out.push(b'\'');
+                bindings.push((Cow::Borrowed(p), ns_name));
             }
             for a in &tree.attrs[node.attr_start as usize..node.attr_end as usize] {
                 out.push(b' ');

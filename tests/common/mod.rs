@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use xmpp_sansio::c2s::{BindDecision, ClientConfig, ClientStream, ServerConfig, ServerStream};
 use xmpp_sansio::random::SeededRandom;
 use xmpp_sansio::sasl::{Credentials, DecoyKey, ScramCredentials, ScramHash};
-use xmpp_sansio::stream::{Event, Request};
+use xmpp_sansio::stream::{AnswerError, Event, Request};
 
 // The same account, records and simulated TLS as the fuzz harnesses, so
 // that recorded sessions and these tests agree.
@@ -33,6 +33,14 @@ pub fn server_config() -> ServerConfig {
 pub fn users() -> HashMap<String, Vec<ScramCredentials>> {
     let records = [ScramHash::Sha1, ScramHash::Sha256, ScramHash::Sha512].map(record);
     HashMap::from([(USER.to_owned(), records.to_vec())])
+}
+
+/// The error an answer ran into; the pair only answers what it is asked.
+pub fn ended(e: AnswerError) -> xmpp_sansio::stream::Error {
+    match e {
+        AnswerError::Ended(e) => e,
+        e => panic!("{e}"),
+    }
 }
 
 pub struct Pair {
@@ -114,7 +122,10 @@ impl Pair {
                 progress = true;
                 match &ev {
                     Event::StartTls => self.server_tls_pending = true,
-                    Event::Request(Request::Credentials(req)) => {
+                    Event::Request {
+                        token,
+                        request: Request::Credentials(req),
+                    } => {
                         // PLAIN is verified against any stored record.
                         let hash = req.scram_hash().or(Some(ScramHash::Sha256));
                         let record = req
@@ -122,11 +133,14 @@ impl Pair {
                             .and_then(|u| self.users.get(u))
                             .and_then(|rs| rs.iter().find(|r| Some(r.hash()) == hash).cloned());
                         let creds = record.map(Credentials::Scram);
-                        if let Err(e) = self.server.provide_credentials(creds, self.now) {
-                            self.server_error.get_or_insert(e);
+                        if let Err(e) = self.server.provide_credentials(*token, creds, self.now) {
+                            self.server_error.get_or_insert(ended(e));
                         }
                     }
-                    Event::Request(Request::Bind { requested, .. }) => {
+                    Event::Request {
+                        token,
+                        request: Request::Bind { requested, .. },
+                    } => {
                         let resource = requested.clone().unwrap_or_else(|| "generated".to_owned());
                         let decision = if self.bound.contains(&resource) {
                             BindDecision::Conflict
@@ -134,8 +148,8 @@ impl Pair {
                             self.bound.push(resource.clone());
                             BindDecision::Accept(resource)
                         };
-                        if let Err(e) = self.server.bind(decision, self.now) {
-                            self.server_error.get_or_insert(e);
+                        if let Err(e) = self.server.bind(*token, decision, self.now) {
+                            self.server_error.get_or_insert(ended(e));
                         }
                     }
                     _ => {}
