@@ -176,6 +176,8 @@ mod sealed {
     pub trait Sealed {}
     impl Sealed for crate::c2s::client::Client {}
     impl Sealed for crate::c2s::server::Server {}
+    #[cfg(test)]
+    impl Sealed for super::tests::Asker {}
 }
 
 /// What a role does with what the connection reads. Roles are plain state
@@ -202,6 +204,23 @@ pub trait Role: sealed::Sealed + Sized + std::fmt::Debug {
         None
     }
 }
+
+/// A role machine of this crate: the c2s client and server today. Sealed;
+/// it lets a host write code that drives any [`Connection`]:
+///
+/// ```
+/// use std::time::Instant;
+/// use xmpp_sansio::stream::{Connection, Event, Machine};
+///
+/// /// Everything the connection has for the host right now.
+/// fn drain<R: Machine>(conn: &mut Connection<R>, out: &mut Vec<u8>) -> Vec<Event> {
+///     while conn.poll_transmit(out).is_some() {}
+///     std::iter::from_fn(|| conn.poll_event()).collect()
+/// }
+/// ```
+pub trait Machine: Role {}
+
+impl<R: Role> Machine for R {}
 
 /// Why [`Connection::send`] refused a stanza.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -843,3 +862,174 @@ impl<R: Role> Connection<R> {
 
 /// How long to wait for the peer's closing tag after ours.
 pub const CLOSE_GRACE: Duration = Duration::from_secs(10);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ns;
+
+    /// A role that asks its host about every `<ask/>` it reads, holding
+    /// input back for `<ask gate='1'/>`, and hands everything else over.
+    #[derive(Debug, Default)]
+    pub(super) struct Asker {
+        asked: Vec<(Token, String)>,
+        answers: Vec<(String, String)>,
+    }
+
+    impl Role for Asker {
+        fn on_stream_open(
+            &mut self,
+            core: &mut Core,
+            _: StreamHeader,
+            _: Instant,
+        ) -> Result<(), Error> {
+            core.send_header(&StreamHeader::new(ns::CLIENT));
+            Ok(())
+        }
+        fn on_element(&mut self, core: &mut Core, el: Element, _: Instant) -> Result<(), Error> {
+            if el.name() == "ask" {
+                let what = el.attr("what").unwrap_or_default().to_owned();
+                let request = Request::Bind {
+                    jid: what.clone(),
+                    requested: None,
+                };
+                let token = core.ask(request, el.attr("gate").is_some());
+                self.asked.push((token, what));
+            } else {
+                core.deliver(el);
+            }
+            Ok(())
+        }
+        fn on_tls(&mut self, _: &mut Core, _: TlsInfo, _: Instant) -> Result<(), Error> {
+            Ok(())
+        }
+        fn on_timer(&mut self, _: &mut Core, _: TimerId, _: Instant) -> Result<(), Error> {
+            Ok(())
+        }
+        fn on_send(&mut self, _: &mut Core, _: &mut Element) -> Result<(), SendError> {
+            Ok(())
+        }
+    }
+
+    impl Connection<Asker> {
+        fn new_asker() -> Self {
+            Connection {
+                core: Core::new(Framing::Tcp, Limits::default(), ns::CLIENT),
+                role: Asker::default(),
+            }
+        }
+        fn answer(&mut self, token: Token, answer: &str, now: Instant) -> Result<(), AnswerError> {
+            self.take_answer(token)?;
+            let what = self.role.asked.iter().find(|(t, _)| *t == token).unwrap();
+            self.role.answers.push((what.1.clone(), answer.to_owned()));
+            self.after_answer(now)
+        }
+        fn events(&mut self) -> Vec<Event> {
+            std::iter::from_fn(|| self.poll_event()).collect()
+        }
+    }
+
+    const HEADER: &[u8] = b"<stream:stream xmlns='jabber:client' \
+        xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
+
+    fn tokens(events: &[Event]) -> Vec<Token> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Request { token, .. } => Some(*token),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn two_questions_answered_out_of_order_hold_nothing_back() {
+        let now = Instant::now();
+        let mut c = Connection::new_asker();
+        c.handle_input(HEADER, now).unwrap();
+        c.handle_input(
+            b"<ask what='a.example'/><ask what='b.example'/><message/>",
+            now,
+        )
+        .unwrap();
+        let events = c.events();
+        let asked = tokens(&events);
+        assert_eq!(asked.len(), 2);
+        assert_ne!(asked[0], asked[1]);
+        // Neither question holds back what follows.
+        assert!(matches!(events.last(), Some(Event::Stanza(m)) if m.name() == "message"));
+        // Answered in the other order.
+        c.answer(asked[1], "valid", now).unwrap();
+        c.answer(asked[0], "invalid", now).unwrap();
+        assert_eq!(
+            c.role.answers,
+            [
+                ("b.example".to_owned(), "valid".to_owned()),
+                ("a.example".to_owned(), "invalid".to_owned())
+            ]
+        );
+        // A repeated or invented token is a typed error; the stream lives.
+        assert_eq!(
+            c.answer(asked[0], "again", now),
+            Err(AnswerError::UnknownToken(asked[0]))
+        );
+        assert_eq!(
+            c.answer(Token(999), "made up", now),
+            Err(AnswerError::UnknownToken(Token(999)))
+        );
+        assert!(!c.is_closed());
+        // After the end, the sticky error.
+        c.handle_input(b"</stream:stream>", now).unwrap();
+        assert_eq!(
+            c.answer(asked[0], "late", now),
+            Err(AnswerError::Ended(Error::Closed))
+        );
+    }
+
+    #[test]
+    fn a_gating_question_holds_input_until_its_answer() {
+        let now = Instant::now();
+        let mut c = Connection::new_asker();
+        c.handle_input(HEADER, now).unwrap();
+        c.handle_input(b"<ask what='x' gate='1'/><message/>", now)
+            .unwrap();
+        // Split input keeps its order behind the question too.
+        c.handle_input(b"<presence/><iq", now).unwrap();
+        let events = c.events();
+        assert_eq!(events.len(), 1, "{events:?}");
+        let token = tokens(&events)[0];
+        c.handle_input(b"/>", now).unwrap();
+        assert!(c.events().is_empty());
+        c.answer(token, "ok", now).unwrap();
+        let names: Vec<String> = c
+            .events()
+            .iter()
+            .filter_map(|e| match e {
+                Event::Stanza(s) => Some(s.name().to_owned()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(names, ["message", "presence", "iq"]);
+        assert_eq!(c.stanza_counts(), (3, 0));
+    }
+
+    #[test]
+    fn one_call_queues_a_bounded_number_of_events() {
+        let now = Instant::now();
+        let mut c = Connection::new_asker();
+        c.handle_input(HEADER, now).unwrap();
+        let burst = "<message/>".repeat(1000);
+        c.handle_input(burst.as_bytes(), now).unwrap();
+        assert!(c.core.events.len() <= EVENT_BUDGET);
+        // Draining reads on: every stanza arrives, in order, once.
+        let mut n = 0;
+        while let Some(ev) = c.poll_event() {
+            assert!(c.core.events.len() <= EVENT_BUDGET);
+            if matches!(ev, Event::Stanza(_)) {
+                n += 1;
+            }
+        }
+        assert_eq!(n, 1000);
+        assert!(c.core.held.is_empty());
+    }
+}

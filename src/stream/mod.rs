@@ -11,7 +11,8 @@ pub mod limits;
 
 pub use condition::Condition;
 pub use connection::{
-    AnswerError, CLOSE_GRACE, CloseReason, Connection, Error, Event, Refused, SendError, Token,
+    AnswerError, CLOSE_GRACE, CloseReason, Connection, Error, Event, Machine, Refused, SendError,
+    Token,
 };
 pub use error::StreamError;
 pub use framing::{Frame, Framing, Transmit};

@@ -10,8 +10,10 @@ use std::time::{Duration, Instant};
 
 use xmpp_sansio::c2s::{BindDecision, ClientConfig, ClientStream, ServerConfig, ServerStream};
 use xmpp_sansio::random::SeededRandom;
-use xmpp_sansio::sasl::{Credentials, DecoyKey, ScramCredentials, ScramHash};
-use xmpp_sansio::stream::{AnswerError, Event, Request};
+use xmpp_sansio::sasl::{Credentials, DecoyKey, ScramCredentials, ScramHash, TlsInfo};
+use xmpp_sansio::stream::{
+    AnswerError, Connection, Error, Event, Frame, Framing, Machine, Request, Transmit,
+};
 
 // The same account, records and simulated TLS as the fuzz harnesses, so
 // that recorded sessions and these tests agree.
@@ -43,13 +45,86 @@ pub fn ended(e: AnswerError) -> xmpp_sansio::stream::Error {
     }
 }
 
+/// One direction of an in-memory connection: carries what one machine
+/// sends to another, the way its framing travels (bytes in chunks, one
+/// WebSocket message per call, or frames), and keeps a log.
+#[derive(Debug)]
+pub struct Link {
+    /// Deliver bytes in chunks of this size (1 = byte by byte).
+    pub chunk: usize,
+    /// Everything carried, as written (bytes and messages).
+    pub log: Vec<u8>,
+    /// Each WebSocket message carried.
+    pub messages: Vec<Vec<u8>>,
+    /// Each element-framing frame carried.
+    pub frames: Vec<Transmit>,
+}
+
+impl Default for Link {
+    fn default() -> Link {
+        Link {
+            chunk: usize::MAX,
+            log: Vec::new(),
+            messages: Vec::new(),
+            frames: Vec::new(),
+        }
+    }
+}
+
+impl Link {
+    /// Moves all `from` has to send into `to`; whether anything moved,
+    /// and the error `to` ran into, if any.
+    pub fn carry<A: Machine, B: Machine>(
+        &mut self,
+        from: &mut Connection<A>,
+        to: &mut Connection<B>,
+        now: Instant,
+    ) -> (bool, Option<Error>) {
+        let mut moved = false;
+        let mut error = None;
+        let mut buf = Vec::new();
+        while let Some(t) = from.poll_transmit(&mut buf) {
+            moved = true;
+            let r = match &t {
+                Transmit::Bytes(_) => {
+                    self.log.extend_from_slice(&buf);
+                    buf.chunks(self.chunk.max(1))
+                        .map(|c| to.handle_input(c, now))
+                        .find(Result::is_err)
+                        .unwrap_or(Ok(()))
+                }
+                Transmit::Message(_) => {
+                    self.log.extend_from_slice(&buf);
+                    self.messages.push(buf.clone());
+                    to.handle_input(&buf, now)
+                }
+                Transmit::Open(h) => to.handle_frame(Frame::Open(h.clone()), now),
+                Transmit::Element(el) => to.handle_frame(Frame::Element(el.clone()), now),
+                Transmit::Close => to.handle_frame(Frame::Close, now),
+                other => panic!("unknown transmit {other:?}"),
+            };
+            if !matches!(t, Transmit::Bytes(_) | Transmit::Message(_)) {
+                self.frames.push(t);
+            }
+            if let Err(e) = r {
+                error.get_or_insert(e);
+            }
+            buf.clear();
+        }
+        (moved, error)
+    }
+}
+
 pub struct Pair {
     pub client: ClientStream,
     pub server: ServerStream,
     pub now: Instant,
     pub client_events: Vec<Event>,
     pub server_events: Vec<Event>,
-    /// Bytes the client wrote, and the server, in order.
+    /// What the client sent, and the server, in order.
+    pub up: Link,
+    pub down: Link,
+    /// Bytes the client wrote, and the server, in order (the links' logs).
     pub to_server: Vec<u8>,
     pub to_client: Vec<u8>,
     pub users: HashMap<String, Vec<ScramCredentials>>,
@@ -69,13 +144,38 @@ impl Pair {
 
     /// A pair whose server uses a configuration other sessions share.
     pub fn sharing(client: ClientConfig, server: Arc<ServerConfig>) -> Pair {
+        Pair::over(Framing::Tcp, client, server, None)
+    }
+
+    /// A pair over `framing`; `tls` is what both ends know of a TLS layer
+    /// below the stream (direct TLS, `wss:`).
+    pub fn over(
+        framing: Framing,
+        client: ClientConfig,
+        server: Arc<ServerConfig>,
+        tls: Option<TlsInfo>,
+    ) -> Pair {
         let now = Instant::now();
         Pair {
-            client: ClientStream::new(client, None, Box::new(SeededRandom::new(CLIENT_SEED)), now),
-            server: ServerStream::new(server, None, Box::new(SeededRandom::new(SERVER_SEED)), now),
+            client: ClientStream::with_framing(
+                client,
+                framing,
+                tls.clone(),
+                Box::new(SeededRandom::new(CLIENT_SEED)),
+                now,
+            ),
+            server: ServerStream::with_framing(
+                server,
+                framing,
+                tls,
+                Box::new(SeededRandom::new(SERVER_SEED)),
+                now,
+            ),
             now,
             client_events: Vec::new(),
             server_events: Vec::new(),
+            up: Link::default(),
+            down: Link::default(),
             to_server: Vec::new(),
             to_client: Vec::new(),
             users: users(),
@@ -96,28 +196,24 @@ impl Pair {
     pub fn run(&mut self) {
         for _ in 0..10_000 {
             let mut progress = false;
-            let mut out = Vec::new();
-            self.client.poll_transmit(&mut out);
-            if !out.is_empty() && !self.server_tls_pending {
-                progress = true;
-                self.to_server.extend_from_slice(&out);
-                for c in out.chunks(self.chunk.max(1)) {
-                    if let Err(e) = self.server.handle_input(c, self.now) {
-                        self.server_error.get_or_insert(e);
-                    }
+            self.up.chunk = self.chunk;
+            self.down.chunk = self.chunk;
+            if !self.server_tls_pending {
+                let (moved, e) = self.up.carry(&mut self.client, &mut self.server, self.now);
+                progress |= moved;
+                if let Some(e) = e {
+                    self.server_error.get_or_insert(e);
                 }
             }
-            let mut out = Vec::new();
-            self.server.poll_transmit(&mut out);
-            if !out.is_empty() {
-                progress = true;
-                self.to_client.extend_from_slice(&out);
-                for c in out.chunks(self.chunk.max(1)) {
-                    if let Err(e) = self.client.handle_input(c, self.now) {
-                        self.client_error.get_or_insert(e);
-                    }
-                }
+            let (moved, e) = self
+                .down
+                .carry(&mut self.server, &mut self.client, self.now);
+            progress |= moved;
+            if let Some(e) = e {
+                self.client_error.get_or_insert(e);
             }
+            self.to_server.clone_from(&self.up.log);
+            self.to_client.clone_from(&self.down.log);
             while let Some(ev) = self.server.poll_event() {
                 progress = true;
                 match &ev {
