@@ -350,6 +350,11 @@ impl StanzaError {
     }
 }
 
+/// Whether `ns` is one of the content namespaces stanzas live in.
+pub fn is_content_ns(ns: &str) -> bool {
+    matches!(ns, ns::CLIENT | ns::SERVER | ns::COMPONENT_ACCEPT)
+}
+
 fn child_text<'a>(el: &'a Element, name: &str, lang: Option<&str>) -> Option<Cow<'a, str>> {
     let ns = el.ns();
     let mut first = None;
@@ -414,14 +419,30 @@ macro_rules! view {
             pub fn error(&self) -> Option<StanzaError> {
                 StanzaError::from_stanza(self.0.as_ref())
             }
+            /// The content namespace the stanza is in (RFC 6120 §4.8.3):
+            /// `jabber:client`, `jabber:server` or
+            /// `jabber:component:accept`.
+            pub fn content_ns(&self) -> &str {
+                self.0.ns()
+            }
+            /// The same stanza in another content namespace, payload and
+            /// all, as a server routes it from one kind of stream to
+            /// another; see [`Element::move_ns`].
+            pub fn in_ns(mut self, content_ns: &str) -> Self {
+                let from = self.0.ns().to_owned();
+                self.0.move_ns(&from, content_ns);
+                self
+            }
         }
 
         impl TryFrom<Element> for $name {
             type Error = Element;
-            /// Succeeds for this kind of stanza in `jabber:client` or
-            /// `jabber:server`; gives the element back otherwise.
+            /// Succeeds for this kind of stanza in a content namespace
+            /// (`jabber:client`, `jabber:server`,
+            /// `jabber:component:accept`); gives the element back
+            /// otherwise.
             fn try_from(el: Element) -> Result<Self, Element> {
-                if el.name() == $tag && (el.ns() == ns::CLIENT || el.ns() == ns::SERVER) {
+                if el.name() == $tag && is_content_ns(el.ns()) {
                     Ok($name(el))
                 } else {
                     Err(el)
@@ -443,7 +464,8 @@ pub struct Message(Element);
 view!(Message, "message");
 
 impl Message {
-    /// A message of type `kind` in `jabber:client`.
+    /// A message of type `kind` in `jabber:client`; see `in_ns` for the
+    /// other content namespaces.
     pub fn new(kind: MessageType) -> Message {
         let mut el = Element::new("message", ns::CLIENT);
         if kind != MessageType::Normal {
@@ -596,9 +618,12 @@ impl Iq {
         self.0.children().next()
     }
 
-    /// The result answering this request: same id, addresses swapped.
+    /// The result answering this request: same id, addresses swapped, in
+    /// the request's content namespace.
     pub fn result(&self, payload: Option<Element>) -> Iq {
-        let mut r = Iq::new(IqType::Result, self.id().unwrap_or_default());
+        let mut r = Iq(Element::new("iq", self.0.ns())
+            .with_attr("type", IqType::Result.as_str())
+            .with_attr("id", self.id().unwrap_or_default()));
         if let Some(from) = self.from() {
             r.0.set_attr("to", from);
         }
@@ -615,6 +640,71 @@ impl Iq {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::xml::{FrameEvent, Framer, Limits, Writer};
+
+    #[test]
+    fn stanzas_in_every_content_namespace() {
+        for content in [ns::CLIENT, ns::SERVER, ns::COMPONENT_ACCEPT] {
+            let m = Message::new(MessageType::Chat)
+                .in_ns(content)
+                .with_body("hi")
+                .with_thread("t");
+            assert_eq!(m.content_ns(), content);
+            assert_eq!(m.body().as_deref(), Some("hi"));
+            assert!(m.as_element().get_child("thread", content).is_some());
+            let el: Element = m.clone().into();
+            assert_eq!(Message::try_from(el).unwrap(), m);
+            let p = Presence::available().in_ns(content).with_priority(5);
+            assert_eq!(p.priority(), 5);
+            let iq = Iq::new(IqType::Get, "q").in_ns(content).with_from("a@b/c");
+            let r = iq.result(None);
+            assert_eq!(r.content_ns(), content);
+            assert_eq!(r.as_element().attr("to"), Some("a@b/c"));
+            let e = StanzaError::new(DefinedCondition::ItemNotFound)
+                .reply_to(iq.as_element())
+                .unwrap();
+            assert_eq!(e.ns(), content);
+            assert!(e.get_child("error", content).is_some());
+        }
+        assert!(Message::try_from(Element::new("message", "urn:other")).is_err());
+    }
+
+    #[test]
+    fn a_read_stanza_moves_to_another_stream_without_rebuilding() {
+        // As a server reads it from a client, with a payload in another
+        // namespace and a namespaced attribute...
+        let wire = b"<stream:stream xmlns='jabber:client' \
+            xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>\
+            <message to='romeo@example.net' xml:lang='en'><body>hi</body>\
+            <x xmlns='urn:x' xmlns:c='jabber:client' c:a='1'><y/></x></message>";
+        let mut framer = Framer::new(Limits::default());
+        let mut input = &wire[..];
+        let mut read = None;
+        while let Some(ev) = framer.next_event(&mut input).unwrap() {
+            if let FrameEvent::Element(el) = ev {
+                read = Some(el);
+            }
+        }
+        let mut el = read.unwrap();
+        // ... and as it writes it to a server-to-server stream.
+        assert!(el.move_ns(ns::CLIENT, ns::SERVER));
+        let m = Message::try_from(el).unwrap();
+        assert_eq!(m.content_ns(), ns::SERVER);
+        assert_eq!(m.body().as_deref(), Some("hi"));
+        let x = m.as_element().get_child("x", "urn:x").unwrap();
+        assert_eq!(x.attr_ns("a", ns::SERVER), Some("1"));
+        let s2s = Writer::new(crate::xml::Scope::new(ns::SERVER));
+        assert_eq!(
+            s2s.to_string(m.as_element()).unwrap(),
+            "<message to='romeo@example.net' xml:lang='en'><body>hi</body>\
+             <x xmlns='urn:x' xmlns:c='jabber:server' c:a='1'><y/></x></message>"
+        );
+        // Back again, and into a namespace the tree already uses.
+        let mut el: Element = m.into();
+        assert!(el.move_ns(ns::SERVER, "urn:x"));
+        assert!(el.is("message", "urn:x"));
+        assert!(!el.move_ns(ns::CLIENT, ns::SERVER));
+    }
 
     #[test]
     fn message_view() {

@@ -67,6 +67,15 @@ impl NsTable {
         i as u32
     }
 
+    /// Points entry `i` at another namespace string.
+    pub(crate) fn set(&mut self, i: usize, s: Span) {
+        if i < self.inline.len() {
+            self.inline[i] = s;
+        } else {
+            self.spill[i - self.inline.len()] = s;
+        }
+    }
+
     /// The index of the first namespace for which `f` holds.
     #[inline]
     pub(crate) fn position(&self, mut f: impl FnMut(Span) -> bool) -> Option<usize> {
@@ -447,6 +456,65 @@ impl Element {
             self.attrs.push(a);
         }
         self.nodes[0].end = self.nodes.len() as u32;
+    }
+
+    /// Moves every element and attribute of this tree in namespace `from`
+    /// into `to`; returns whether anything was in `from`.
+    ///
+    /// This is how a server hands a stanza from one stream to another
+    /// whose content namespace differs (`jabber:client` to `jabber:server`
+    /// or `jabber:component:accept`, RFC 6120 §4.8.3) without rebuilding
+    /// it: one entry of the tree's namespace table changes, and nodes are
+    /// only visited when `to` is in the tree already.
+    ///
+    /// ```
+    /// use xmpp_sansio::{ns, xml::{Element, Writer}};
+    ///
+    /// let mut msg = Element::new("message", ns::CLIENT)
+    ///     .with_child(Element::new("body", ns::CLIENT).with_text("hi"));
+    /// assert!(msg.move_ns(ns::CLIENT, ns::SERVER));
+    /// assert!(msg.is("message", ns::SERVER));
+    /// assert!(msg.get_child("body", ns::SERVER).is_some());
+    /// assert_eq!(
+    ///     Writer::standalone().to_string(&msg).unwrap(),
+    ///     "<message xmlns='jabber:server'><body>hi</body></message>"
+    /// );
+    /// ```
+    pub fn move_ns(&mut self, from: &str, to: &str) -> bool {
+        let Some(i) = self.nss.position(|s| &self.buf[s.range()] == from) else {
+            return false;
+        };
+        if from == to {
+            return true;
+        }
+        let (i, j) = match self.nss.position(|s| &self.buf[s.range()] == to) {
+            // Both in the tree: re-point what used `from`.
+            Some(j) => (i as u32, j as u32),
+            None => {
+                if to.is_empty() {
+                    (i as u32, NO_NS)
+                } else {
+                    if super::chars::find_illegal_char(to.as_bytes()).is_some() {
+                        // The writer then refuses the element.
+                        self.checked = false;
+                    }
+                    let s = self.push_str(to);
+                    self.nss.set(i, s);
+                    return true;
+                }
+            }
+        };
+        for n in &mut self.nodes {
+            if n.ns == i {
+                n.ns = j;
+            }
+        }
+        for a in &mut self.attrs {
+            if a.ns == i {
+                a.ns = j;
+            }
+        }
+        true
     }
 
     #[inline]
