@@ -421,6 +421,8 @@ impl Server {
                 };
                 core.send(&s).expect("valid element");
                 self.user = Some(user.clone());
+                // Channel binding served SASL; nothing needs the data now.
+                self.tls.bindings = Vec::new();
                 core.emit(Event::Authenticated {
                     jid: user,
                     mechanism: auth.mechanism,

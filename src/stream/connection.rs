@@ -169,8 +169,10 @@ const CLOSE_TIMER: TimerId = TimerId(u16::MAX);
 /// host to drain them ([`Connection::poll_event`] reads on).
 const EVENT_BUDGET: usize = 32;
 
-/// Capacity a connection's queues keep when they are empty.
-const RETAINED_QUEUE: usize = 4;
+/// Capacity a connection's queues keep when they are empty: enough for the
+/// one event a stanza makes, so that routing allocates nothing for it,
+/// and no more, so that idle sessions hold little.
+const RETAINED_QUEUE: usize = 1;
 
 mod sealed {
     pub trait Sealed {}
@@ -270,7 +272,8 @@ enum Held {
 pub struct Core {
     wire: Wire,
     events: VecDeque<Event>,
-    error: Option<Error>,
+    /// Boxed: only an ended connection has one.
+    error: Option<Box<Error>>,
     held: VecDeque<Held>,
     held_bytes: usize,
     /// After `<proceed/>` (client) or `<starttls/>` (server): no more XML
@@ -280,7 +283,7 @@ pub struct Core {
     /// Our header, once sent; before that, the one to open with if we
     /// must fail before the role has answered the peer.
     sent_header: bool,
-    fallback_header: Option<StreamHeader>,
+    fallback_header: Option<Box<StreamHeader>>,
     timers: Vec<(TimerId, Instant)>,
     /// When the peer last sent anything, whitespace and partial elements
     /// included.
@@ -318,7 +321,7 @@ impl Core {
 
     /// The sticky error, once the connection ended.
     pub(crate) fn error(&self) -> Option<&Error> {
-        self.error.as_ref()
+        self.error.as_deref()
     }
 
     /// When the peer last sent anything (XEP-0478 counts all traffic).
@@ -337,13 +340,16 @@ impl Core {
     pub(crate) fn send_header(&mut self, header: &StreamHeader) {
         self.wire.open(header);
         self.sent_header = true;
+        // Only needed until our header is out; roles set it again when the
+        // stream restarts.
+        self.fallback_header = None;
     }
 
     /// The header to open our stream with if the connection fails before
     /// the role sent one (RFC 6120 §4.9.1.2: a stream error needs a
     /// stream to be sent in).
     pub(crate) fn set_fallback_header(&mut self, header: StreamHeader) {
-        self.fallback_header = Some(header);
+        self.fallback_header = Some(Box::new(header));
     }
 
     /// Writes a top-level element of the role's own (negotiation, errors).
@@ -390,7 +396,7 @@ impl Core {
     /// Takes the answer to `token`: an error if no such question is open.
     pub(crate) fn answer(&mut self, token: Token) -> Result<(), AnswerError> {
         if let Some(e) = &self.error {
-            return Err(AnswerError::Ended(e.clone()));
+            return Err(AnswerError::Ended((**e).clone()));
         }
         let i = self
             .questions
@@ -398,6 +404,9 @@ impl Core {
             .position(|(t, _)| *t == token)
             .ok_or(AnswerError::UnknownToken(token))?;
         self.questions.swap_remove(i);
+        if self.questions.is_empty() {
+            self.questions = Vec::new();
+        }
         Ok(())
     }
 
@@ -441,7 +450,7 @@ impl Core {
     /// go on the wire, the host is told, and the error becomes sticky.
     pub(crate) fn fail(&mut self, err: StreamError) -> Error {
         if let Some(e) = &self.error {
-            return e.clone();
+            return (**e).clone();
         }
         if !self.sent_close {
             // A stream error can only be sent inside our stream.
@@ -466,10 +475,10 @@ impl Core {
     /// Ends the connection with `reason` (already on the wire, if any).
     pub(crate) fn finish(&mut self, reason: Option<Error>) -> Error {
         if let Some(e) = &self.error {
-            return e.clone();
+            return (**e).clone();
         }
         let sticky = reason.clone().unwrap_or(Error::Closed);
-        self.error = Some(sticky.clone());
+        self.error = Some(Box::new(sticky.clone()));
         self.timers = Vec::new();
         self.held = VecDeque::new();
         self.held_bytes = 0;
@@ -498,14 +507,14 @@ impl<R: Role> Connection<R> {
     pub fn handle_input(&mut self, data: &[u8], now: Instant) -> Result<(), Error> {
         self.core.now = Some(now);
         if let Some(e) = &self.core.error {
-            return Err(e.clone());
+            return Err((**e).clone());
         }
         if data.is_empty() {
             return self.read_on(now);
         }
         self.core.last_input = Some(now);
         let item = match self.core.wire {
-            super::framing::Wire::WebSocket { .. } => Held::Message(data.to_vec()),
+            super::framing::Wire::WebSocket(_) => Held::Message(data.to_vec()),
             super::framing::Wire::Tcp { .. } => {
                 if self.core.held.is_empty() && !self.waiting() {
                     // The common case: read in place, hold only what the
@@ -530,7 +539,7 @@ impl<R: Role> Connection<R> {
     pub fn handle_frame(&mut self, frame: Frame, now: Instant) -> Result<(), Error> {
         self.core.now = Some(now);
         if let Some(e) = &self.core.error {
-            return Err(e.clone());
+            return Err((**e).clone());
         }
         if !matches!(self.core.wire, super::framing::Wire::Elements { .. }) {
             return Err(self.core.fail(
@@ -592,7 +601,7 @@ impl<R: Role> Connection<R> {
                 return Ok(());
             }
             let Some(item) = self.core.held.pop_front() else {
-                if self.core.held.capacity() > RETAINED_QUEUE {
+                if self.core.held.capacity() > 0 {
                     self.core.held = VecDeque::new();
                 }
                 return Ok(());
@@ -692,7 +701,7 @@ impl<R: Role> Connection<R> {
             }
         }
         match &self.core.error {
-            Some(e) => Err(e.clone()),
+            Some(e) => Err((**e).clone()),
             None => Ok(()),
         }
     }
@@ -700,7 +709,7 @@ impl<R: Role> Connection<R> {
     /// Reports that the transport will deliver no more.
     pub fn handle_eof(&mut self, _now: Instant) -> Result<(), Error> {
         if let Some(e) = &self.core.error {
-            return Err(e.clone());
+            return Err((**e).clone());
         }
         // A stream that ended cleanly returned `Closed` above; any other
         // end of input comes before the peer's closing tag.
@@ -712,7 +721,7 @@ impl<R: Role> Connection<R> {
         self.core.now = Some(now);
         loop {
             if let Some(e) = &self.core.error {
-                return Err(e.clone());
+                return Err((**e).clone());
             }
             let Some(i) = self
                 .core
@@ -746,7 +755,7 @@ impl<R: Role> Connection<R> {
         }
         let ev = self.core.events.pop_front();
         if ev.is_none() && self.core.events.capacity() > RETAINED_QUEUE {
-            self.core.events = VecDeque::new();
+            self.core.events.shrink_to(RETAINED_QUEUE);
         }
         ev
     }
@@ -828,7 +837,7 @@ impl<R: Role> Connection<R> {
     pub fn tls_established(&mut self, info: TlsInfo, now: Instant) -> Result<(), Error> {
         self.core.now = Some(now);
         if let Some(e) = &self.core.error {
-            return Err(e.clone());
+            return Err((**e).clone());
         }
         self.core.awaiting_tls = None;
         self.role.on_tls(&mut self.core, info, now)?;

@@ -113,25 +113,36 @@ impl ReadError {
     }
 }
 
-/// A framing with its state: reading and writing.
+/// A framing with its state: reading and writing. TCP, the framing of
+/// nearly every stream, is kept inline (boxing it would cost every stream
+/// an allocation); the others are boxed or small.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Wire {
     Tcp {
         framer: Framer,
         writer: Writer,
         out: Vec<u8>,
     },
-    WebSocket {
-        secure: bool,
-        framer: Framer,
-        writer: Writer,
-        content_ns: &'static str,
-        out: VecDeque<Vec<u8>>,
-    },
+    /// Boxed, so that TCP streams, the many, are no larger for it.
+    WebSocket(Box<WebSocket>),
     Elements {
         limits: Limits,
         out: VecDeque<Transmit>,
     },
+}
+
+/// The most output buffer capacity a TCP stream keeps between writes.
+const RETAINED_OUT: usize = 512;
+
+/// The state of a WebSocket framing.
+#[derive(Debug)]
+pub(crate) struct WebSocket {
+    secure: bool,
+    framer: Framer,
+    writer: Writer,
+    content_ns: &'static str,
+    out: VecDeque<Vec<u8>>,
 }
 
 /// Where the last element sent ends, to take it back (XEP-0478 limits).
@@ -146,13 +157,13 @@ impl Wire {
                 writer: Writer::standalone(),
                 out: Vec::new(),
             },
-            Framing::WebSocket { secure } => Wire::WebSocket {
+            Framing::WebSocket { secure } => Wire::WebSocket(Box::new(WebSocket {
                 secure,
                 framer: Framer::for_fragments(limits),
                 writer: Writer::standalone(),
                 content_ns,
                 out: VecDeque::new(),
-            },
+            })),
             Framing::Elements => Wire::Elements {
                 limits,
                 out: VecDeque::new(),
@@ -170,14 +181,16 @@ impl Wire {
     /// elements.
     pub(crate) fn limits(&self) -> &Limits {
         match self {
-            Wire::Tcp { framer, .. } | Wire::WebSocket { framer, .. } => framer.limits(),
+            Wire::Tcp { framer, .. } => framer.limits(),
+            Wire::WebSocket(ws) => ws.framer.limits(),
             Wire::Elements { limits, .. } => limits,
         }
     }
 
     pub(crate) fn set_limits(&mut self, new: Limits) {
         match self {
-            Wire::Tcp { framer, .. } | Wire::WebSocket { framer, .. } => framer.set_limits(new),
+            Wire::Tcp { framer, .. } => framer.set_limits(new),
+            Wire::WebSocket(ws) => ws.framer.set_limits(new),
             Wire::Elements { limits, .. } => *limits = new,
         }
     }
@@ -189,13 +202,13 @@ impl Wire {
                 header.write(out);
                 *writer = Writer::new(header.scope());
             }
-            Wire::WebSocket { writer, out, .. } => {
+            Wire::WebSocket(ws) => {
                 let mut msg = Vec::new();
                 Writer::standalone()
                     .write(&header.to_framing_open(), &mut msg)
                     .expect("a header element with cleaned values is writable");
-                out.push_back(msg);
-                *writer = Writer::declaring(header.scope());
+                ws.out.push_back(msg);
+                ws.writer = Writer::declaring(header.scope());
             }
             Wire::Elements { out, .. } => out.push_back(Transmit::Open(header.clone())),
         }
@@ -210,11 +223,11 @@ impl Wire {
                 writer.write(el, out)?;
                 Ok((Mark(before), Some(out.len() - before)))
             }
-            Wire::WebSocket { writer, out, .. } => {
+            Wire::WebSocket(ws) => {
                 let mut msg = Vec::new();
-                writer.write(el, &mut msg)?;
+                ws.writer.write(el, &mut msg)?;
                 let size = msg.len();
-                out.push_back(msg);
+                ws.out.push_back(msg);
                 Ok((Mark(0), Some(size)))
             }
             Wire::Elements { out, .. } => {
@@ -231,8 +244,8 @@ impl Wire {
     pub(crate) fn retract(&mut self, mark: Mark) {
         match self {
             Wire::Tcp { out, .. } => out.truncate(mark.0),
-            Wire::WebSocket { out, .. } => {
-                out.pop_back();
+            Wire::WebSocket(ws) => {
+                ws.out.pop_back();
             }
             Wire::Elements { out, .. } => {
                 out.pop_back();
@@ -248,7 +261,7 @@ impl Wire {
                 true
             }
             // RFC 7395 §3.8; BOSH has its own empty requests.
-            Wire::WebSocket { .. } | Wire::Elements { .. } => false,
+            Wire::WebSocket(_) | Wire::Elements { .. } => false,
         }
     }
 
@@ -256,12 +269,12 @@ impl Wire {
     pub(crate) fn close(&mut self) {
         match self {
             Wire::Tcp { out, .. } => out.extend_from_slice(STREAM_CLOSE),
-            Wire::WebSocket { out, .. } => {
+            Wire::WebSocket(ws) => {
                 let mut msg = Vec::new();
                 Writer::standalone()
                     .write(&Element::new("close", ns::FRAMING), &mut msg)
                     .expect("valid element");
-                out.push_back(msg);
+                ws.out.push_back(msg);
             }
             Wire::Elements { out, .. } => out.push_back(Transmit::Close),
         }
@@ -285,13 +298,21 @@ impl Wire {
                 if buf.is_empty() {
                     // No copy: the host's empty buffer takes our place.
                     std::mem::swap(buf, out);
+                    // Kept for the next stanza if it is stanza-sized; a
+                    // large one is not worth holding while idle.
+                    if out.capacity() > RETAINED_OUT {
+                        *out = Vec::new();
+                    }
                 } else {
                     buf.append(out);
+                    if out.capacity() > RETAINED_OUT {
+                        *out = Vec::new();
+                    }
                 }
                 Some(Transmit::Bytes(n))
             }
-            Wire::WebSocket { out, .. } => {
-                let msg = out.pop_front()?;
+            Wire::WebSocket(ws) => {
+                let msg = ws.out.pop_front()?;
                 let n = msg.len();
                 if buf.is_empty() {
                     *buf = msg;
@@ -327,12 +348,12 @@ impl Wire {
     /// Reads one WebSocket message (RFC 7395 §3.3.3): one complete
     /// element, standing alone.
     pub(crate) fn read_message(&mut self, message: &[u8]) -> Result<Incoming, ReadError> {
-        let Wire::WebSocket {
-            framer, content_ns, ..
-        } = self
-        else {
+        let Wire::WebSocket(ws) = self else {
             unreachable!("messages are read on WebSocket only")
         };
+        let WebSocket {
+            framer, content_ns, ..
+        } = &mut **ws;
         let body = strip_declaration(message)?;
         if body.first() != Some(&b'<') {
             return Err(ReadError::Framing(
@@ -378,7 +399,7 @@ impl Wire {
         let secure_target = matches!(scheme.as_str(), "wss" | "https");
         let known = secure_target || matches!(scheme.as_str(), "ws" | "http");
         match self {
-            Wire::WebSocket { secure, .. } => known && (secure_target || !secure),
+            Wire::WebSocket(ws) => known && (secure_target || !ws.secure),
             _ => false,
         }
     }

@@ -173,7 +173,7 @@ pub struct Framer {
     scan: Scan,
     scope: Scope,
     /// The header's qualified name, which `</...>` must repeat.
-    stream_qname: String,
+    stream_qname: std::borrow::Cow<'static, str>,
     in_whitespace: bool,
     /// A self-closing stream header owes a `StreamClose` after its
     /// `StreamOpen`.
@@ -198,7 +198,7 @@ impl Framer {
             buf: Vec::new(),
             scan: Scan::new(),
             scope: Scope::default(),
-            stream_qname: String::new(),
+            stream_qname: std::borrow::Cow::Borrowed(""),
             in_whitespace: false,
             close_pending: false,
             item_bytes: 0,
@@ -238,7 +238,7 @@ impl Framer {
         self.buf = Vec::new();
         self.scan = Scan::new();
         self.scope = Scope::default();
-        self.stream_qname.clear();
+        self.stream_qname = std::borrow::Cow::Borrowed("");
         self.in_whitespace = false;
         self.close_pending = false;
     }
@@ -473,7 +473,7 @@ impl Framer {
                     .map_or(0, |i| i + 1);
                 if &name[..end] != self.stream_qname.as_bytes() {
                     return Err(Error::MismatchedTag {
-                        expected: self.stream_qname.clone(),
+                        expected: self.stream_qname.to_string(),
                         found: String::from_utf8_lossy(&name[..end]).into_owned(),
                     });
                 }
@@ -496,17 +496,23 @@ impl Framer {
         let mut scope = Scope::default();
         for (prefix, uri) in h.declarations {
             match (prefix.as_str(), uri.as_str()) {
-                ("", ns::CLIENT | ns::SERVER | ns::COMPONENT_ACCEPT) => scope.default_ns = uri,
+                ("", ns::CLIENT | ns::SERVER | ns::COMPONENT_ACCEPT) => {
+                    scope.default_ns = super::interned_owned(uri)
+                }
                 ("", _) => return Err(Error::ContentNamespace(uri)),
-                ("stream", ns::STREAM) | ("xml", ns::XML) => scope.prefixes.push((prefix, uri)),
+                ("stream", ns::STREAM) | ("xml", ns::XML) => scope
+                    .prefixes
+                    .push((super::interned_owned(prefix), super::interned_owned(uri))),
                 // XEP-0220 §2.1 and RFC 6120 §4.8.4: the dialback
                 // namespace is the one extension a header may declare.
-                (_, ns::DIALBACK) => scope.prefixes.push((prefix, uri)),
+                (_, ns::DIALBACK) => scope
+                    .prefixes
+                    .push((super::interned_owned(prefix), super::interned_owned(uri))),
                 _ => return Err(Error::HeaderNamespace(uri)),
             }
         }
         self.scope = scope.clone();
-        self.stream_qname = h.qname;
+        self.stream_qname = super::interned_owned(h.qname);
         Ok(StreamOpen {
             header: h.element,
             scope,

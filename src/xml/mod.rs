@@ -42,30 +42,66 @@ pub use framer::{FrameEvent, Framer, StreamOpen};
 pub use limits::Limits;
 pub use writer::{WriteError, Writer};
 
+use std::borrow::Cow;
+
+use crate::ns;
+
 pub(crate) use chars::is_xml_char;
 pub(crate) use writer::escape;
 
 /// Namespace bindings in effect for the top-level elements of a stream:
 /// the default (content) namespace and prefixes, as declared on the
 /// stream header.
+///
+/// The names XMPP streams declare (the content and stream namespaces,
+/// `stream`, `db`) are kept without allocating, so that each of a
+/// server's many streams pays nothing for them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scope {
-    pub(crate) default_ns: String,
-    pub(crate) prefixes: Vec<(String, String)>,
+    pub(crate) default_ns: Cow<'static, str>,
+    pub(crate) prefixes: Vec<(Cow<'static, str>, Cow<'static, str>)>,
+}
+
+/// `s`, borrowed from the crate's constants when it is one of the names
+/// streams declare.
+pub(crate) fn well_known(s: &str) -> Option<&'static str> {
+    [
+        ns::CLIENT,
+        ns::SERVER,
+        ns::COMPONENT_ACCEPT,
+        ns::STREAM,
+        ns::DIALBACK,
+        ns::XML,
+        "stream",
+        "db",
+        "xml",
+        "stream:stream",
+    ]
+    .into_iter()
+    .find(|k| *k == s)
+}
+
+fn interned(s: &str) -> Cow<'static, str> {
+    well_known(s).map_or_else(|| Cow::Owned(s.to_owned()), Cow::Borrowed)
+}
+
+/// Like [`interned`], keeping an owned string that is not well known.
+pub(crate) fn interned_owned(s: String) -> Cow<'static, str> {
+    well_known(&s).map_or(Cow::Owned(s), Cow::Borrowed)
 }
 
 impl Scope {
     /// A scope whose default namespace is `default_ns` (`""` for none).
     pub fn new(default_ns: &str) -> Scope {
         Scope {
-            default_ns: default_ns.to_owned(),
+            default_ns: interned(default_ns),
             prefixes: Vec::new(),
         }
     }
 
     /// Adds a prefix binding.
     pub fn with_prefix(mut self, prefix: &str, ns: &str) -> Scope {
-        self.prefixes.push((prefix.to_owned(), ns.to_owned()));
+        self.prefixes.push((interned(prefix), interned(ns)));
         self
     }
 
@@ -80,11 +116,11 @@ impl Scope {
             .iter()
             .rev()
             .find(|(p, _)| p == prefix)
-            .map(|(_, n)| n.as_str())
+            .map(|(_, n)| n.as_ref())
     }
 
     /// The prefix bindings, in declaration order.
     pub fn prefixes(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.prefixes.iter().map(|(p, n)| (p.as_str(), n.as_str()))
+        self.prefixes.iter().map(|(p, n)| (p.as_ref(), n.as_ref()))
     }
 }

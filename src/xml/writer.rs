@@ -270,7 +270,7 @@ impl Writer {
             .iter()
             .rev()
             .find(|(_, n)| n == ns)
-            .map(|(p, _)| p.as_str())
+            .map(|(p, _)| p.as_ref())
     }
 
     /// The element as a string of XML.
@@ -299,7 +299,7 @@ fn prefix_for<'b>(
         .iter()
         .rev()
         .find(|(_, n)| n == ns)
-        .map(|(p, _)| p.as_str())
+        .map(|(p, _)| p.as_ref())
 }
 
 /// The open elements while writing: inline up to a depth that covers
