@@ -27,7 +27,7 @@ use xmpp_sansio::c2s::{ClientConfig, ClientStream, TlsPolicy};
 use xmpp_sansio::ns;
 use xmpp_sansio::random::OsRandom;
 use xmpp_sansio::sasl::{ChannelBinding, ChannelBindingType, Mechanism, TlsInfo};
-use xmpp_sansio::stream::Event;
+use xmpp_sansio::stream::{AuthMethod, Event};
 use xmpp_sansio::xml::Element;
 
 struct Args {
@@ -286,9 +286,10 @@ fn run(args: Args) -> Result<(), String> {
                         .map_err(|e| e.to_string())?;
                     upgraded = true;
                 }
-                Event::Authenticated { jid, mechanism } if args.verbose => {
-                    println!("authenticated as {jid} with {}", mechanism.name());
-                }
+                Event::Authenticated { jid, method } if args.verbose => match method {
+                    AuthMethod::Sasl(m) => println!("authenticated as {jid} with {}", m.name()),
+                    other => println!("authenticated as {jid} by {other:?}"),
+                },
                 Event::Online { jid } => {
                     println!("online as {jid}");
                     online = true;

@@ -166,7 +166,7 @@ fn legacy_session_only_when_not_optional() {
     t.feed(&format!("<iq type='result' id='{}'/>", iq_id(&out)))
         .unwrap();
     assert!(t.events.contains(&Event::Online {
-        jid: "juliet@example.com/balcony".into()
+        jid: "juliet@example.com/balcony".parse().unwrap()
     }));
 
     let mut t = Scripted::plain();
@@ -174,7 +174,7 @@ fn legacy_session_only_when_not_optional() {
     t.feed(&bind_result(&id)).unwrap();
     assert!(t.take_out().is_empty());
     assert!(t.events.contains(&Event::Online {
-        jid: "juliet@example.com/balcony".into()
+        jid: "juliet@example.com/balcony".parse().unwrap()
     }));
 }
 

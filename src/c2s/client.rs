@@ -6,13 +6,18 @@ use std::time::{Duration, Instant};
 
 use jid::{BareJid, FullJid};
 
-use super::features::{Features, decode_sasl, encode_sasl};
 use crate::ns;
 use crate::random::Random;
-use crate::sasl::{self, ClientCredentials, TlsInfo};
-use crate::stream::connection::{AfterStartTls, Core, Role, SendError, TimerId};
+use crate::sasl::{self, TlsInfo};
+use crate::stream::connection::{Core, Role, SendError, TimerId};
+use crate::stream::features::Features;
 use crate::stream::framing::Framing;
-use crate::stream::{Condition, Connection, Error, Event, StreamError, StreamHeader, Version};
+use crate::stream::negotiation::{
+    self, Cx, Progress, Rules, Stage, bind, sasl as sasl_negotiation, starttls,
+};
+use crate::stream::{
+    AuthMethod, Condition, Connection, Error, Event, StreamError, StreamHeader, Version,
+};
 use crate::xml::{Element, Limits};
 
 /// How the client treats TLS.
@@ -81,32 +86,37 @@ impl ClientConfig {
     }
 }
 
-#[derive(Debug)]
+/// Where the client is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// Our header is out; waiting for the server's.
     AwaitHeader,
     AwaitFeatures,
-    /// `<starttls/>` sent.
-    StartTls,
+    /// A feature is being negotiated.
+    Negotiating(Feature),
     /// `<proceed/>` received, the host runs the handshake.
     TlsHandshake,
-    /// A SASL exchange: the mechanism chosen, and whether the server has
-    /// challenged it yet.
-    Auth {
-        client: Box<sasl::Client>,
-        selection: Box<sasl::Selection>,
-        challenged: bool,
-    },
-    Bind {
-        id: String,
-        session: bool,
-    },
-    Session {
-        id: String,
-        jid: String,
-    },
     Online,
     Done,
+}
+
+/// The features a client negotiates, in the order it considers them; the
+/// negotiation rules decide which may run at each stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Feature {
+    StartTls,
+    Sasl,
+    Bind,
+    Session,
+}
+
+impl Feature {
+    const ALL: [Feature; 4] = [
+        Feature::StartTls,
+        Feature::Sasl,
+        Feature::Bind,
+        Feature::Session,
+    ];
 }
 
 /// The client role of a c2s stream; see [`ClientStream`].
@@ -114,15 +124,15 @@ pub struct Client {
     config: ClientConfig,
     rng: Box<dyn Random>,
     state: State,
+    stage: Stage,
     tls: TlsInfo,
-    authenticated: bool,
     stream_id: Option<String>,
     max_send: Option<usize>,
-    /// The one `-PLUS` fallback of a stream was used.
-    sasl_retried: bool,
     /// The server's XEP-0478 `idle-seconds`.
     server_idle: Option<Duration>,
-    cache: Option<sasl::SaltedPasswordCache>,
+    starttls: starttls::Initiator,
+    sasl: sasl_negotiation::Initiator,
+    bind: bind::Initiator,
     next_id: u64,
     /// The id of a ping awaiting its answer.
     ping: Option<String>,
@@ -133,7 +143,7 @@ impl std::fmt::Debug for Client {
         f.debug_struct("Client")
             .field("jid", &self.config.jid)
             .field("state", &self.state)
-            .field("authenticated", &self.authenticated)
+            .field("stage", &self.stage)
             .finish_non_exhaustive()
     }
 }
@@ -201,17 +211,24 @@ impl Connection<Client> {
     ) -> ClientStream {
         let mut core = Core::new(framing, config.limits.clone(), ns::CLIENT);
         core.set_timer(NEGOTIATION, Some(now + config.negotiation_timeout));
+        let tls = tls.unwrap_or_else(TlsInfo::plaintext);
+        let stage = if tls.active {
+            Stage::SECURE
+        } else {
+            Stage::NONE
+        };
         let mut client = Client {
-            tls: tls.unwrap_or_else(TlsInfo::plaintext),
+            tls,
             config,
             rng,
             state: State::AwaitHeader,
-            authenticated: false,
+            stage,
             stream_id: None,
             max_send: None,
-            sasl_retried: false,
             server_idle: None,
-            cache: None,
+            starttls: starttls::Initiator::default(),
+            sasl: sasl_negotiation::Initiator::default(),
+            bind: bind::Initiator::default(),
             next_id: 0,
             ping: None,
         };
@@ -231,12 +248,17 @@ impl Connection<Client> {
     /// `set_scram_cache` so that it skips PBKDF2; the password never has
     /// to be kept for that.
     pub fn take_scram_cache(&mut self) -> Option<sasl::SaltedPasswordCache> {
-        self.role.cache.take()
+        self.role.sasl.cache.take()
     }
 
     /// Uses a salted-password cache from an earlier connection.
     pub fn set_scram_cache(&mut self, cache: sasl::SaltedPasswordCache) {
-        self.role.cache = Some(cache);
+        self.role.sasl.cache = Some(cache);
+    }
+
+    /// The bound full JID, once online.
+    pub fn bound_jid(&self) -> Option<&FullJid> {
+        self.role.bind.jid.as_ref()
     }
 }
 
@@ -260,21 +282,95 @@ impl Client {
         format!("{:08x}-{}", u32::from_le_bytes(r), self.next_id)
     }
 
-    fn negotiation_failed(&mut self, core: &mut Core, why: &str) -> Error {
+    /// Ends the stream for `e`: a negotiation failure closes it; a stream
+    /// error is already on its way.
+    fn end(&mut self, core: &mut Core, e: Error) -> Error {
         self.state = State::Done;
-        core.send_close();
-        core.finish(Some(Error::Negotiation(why.to_owned())))
+        match e {
+            Error::Negotiation(_) | Error::AuthenticationFailed { .. } => {
+                core.send_close();
+                core.finish(Some(e))
+            }
+            e => e,
+        }
     }
 
-    fn unexpected(&mut self, core: &mut Core, el: &Element) -> Error {
-        self.state = State::Done;
-        core.fail(
-            StreamError::new(Condition::UnsupportedStanzaType).with_text(&format!(
-                "unexpected <{}/> in '{}' during negotiation",
-                el.name(),
-                el.ns()
-            )),
-        )
+    fn rules(&self, feature: Feature) -> Rules {
+        match feature {
+            Feature::StartTls => starttls::RULES,
+            Feature::Sasl => sasl_negotiation::rules(self.config.tls == TlsPolicy::AllowPlaintext),
+            Feature::Bind => bind::RULES,
+            Feature::Session => bind::SESSION_RULES,
+        }
+    }
+
+    fn offered(&self, feature: Feature, f: &Features) -> bool {
+        match feature {
+            Feature::StartTls => starttls::Initiator::offered(f),
+            Feature::Sasl => sasl_negotiation::Initiator::offered(f),
+            Feature::Bind => bind::Initiator::offered(f),
+            Feature::Session => self.bind.session_required,
+        }
+    }
+
+    /// Why negotiation cannot go on when no feature may run: the first
+    /// one this client insists on that the server does not offer.
+    fn missing(&self, core: &Core) -> Option<&'static str> {
+        if !self.stage.has(Stage::SECURE) && self.config.tls != TlsPolicy::AllowPlaintext {
+            return Some(if core.allows_starttls() {
+                "the server does not offer STARTTLS"
+            } else {
+                "the WebSocket is not encrypted"
+            });
+        }
+        if !self.stage.has(Stage::AUTHENTICATED) {
+            return Some("the server offers no SASL mechanisms");
+        }
+        if !self.stage.has(Stage::BOUND) {
+            return Some("the server does not offer resource binding");
+        }
+        None
+    }
+
+    /// Runs the next feature the rules allow and the server offers, or
+    /// goes online once every one this client needs is done.
+    fn next_feature(&mut self, core: &mut Core, f: &Features, now: Instant) -> Result<(), Error> {
+        let feature = Feature::ALL.into_iter().find(|&n| {
+            self.rules(n).allowed(self.stage)
+                && self.offered(n, f)
+                // RFC 7395 §3.9: a STARTTLS offer over WebSocket is ignored.
+                && (n != Feature::StartTls || core.allows_starttls())
+        });
+        let Some(feature) = feature else {
+            if let Some(why) = self.missing(core) {
+                return Err(Error::Negotiation(why.to_owned()));
+            }
+            self.go_online(core, now);
+            return Ok(());
+        };
+        self.state = State::Negotiating(feature);
+        let id = matches!(feature, Feature::Bind | Feature::Session).then(|| self.id());
+        let mut cx = Cx {
+            core,
+            tls: &mut self.tls,
+            rng: &mut *self.rng,
+        };
+        match (feature, id) {
+            (Feature::StartTls, _) => {
+                self.starttls.start(&mut cx);
+                Ok(())
+            }
+            (Feature::Sasl, _) => self.sasl.start(&mut cx, f, &login(&self.config)),
+            (Feature::Bind, Some(id)) => {
+                self.bind
+                    .start(&mut cx, f, self.config.resource.as_deref(), id)
+            }
+            (Feature::Session, Some(id)) => {
+                self.bind.start_session(&mut cx, id);
+                Ok(())
+            }
+            _ => unreachable!("ids are made for binding and the session"),
+        }
     }
 
     fn on_features(&mut self, core: &mut Core, el: &Element, now: Instant) -> Result<(), Error> {
@@ -283,219 +379,78 @@ impl Client {
             self.max_send = l.max_bytes.map(|n| n as usize);
             self.server_idle = l.idle_seconds.map(Duration::from_secs);
         }
-        if !self.tls.active && !core.allows_starttls() {
-            // RFC 7395 §3.9: any STARTTLS offer is ignored; TLS is the
-            // WebSocket's, and a plain one is used only if allowed.
-            if self.config.tls != TlsPolicy::AllowPlaintext {
-                return Err(self.negotiation_failed(core, "the WebSocket is not encrypted"));
-            }
-        } else if !self.tls.active {
-            match (f.starttls, self.config.tls) {
-                (Some(_), _) => {
-                    core.send(&Element::new("starttls", ns::TLS))
-                        .expect("valid element");
-                    self.state = State::StartTls;
-                    return Ok(());
-                }
-                (None, TlsPolicy::AllowPlaintext) => {}
-                (None, _) => {
-                    return Err(self.negotiation_failed(core, "the server does not offer STARTTLS"));
-                }
-            }
-        }
-        if !self.authenticated {
-            let Some(mechs) = &f.mechanisms else {
-                return Err(self.negotiation_failed(core, "the server offers no SASL mechanisms"));
-            };
-            let selection =
-                match self
-                    .config
-                    .sasl
-                    .select(mechs, f.channel_bindings.as_deref(), &self.tls)
-                {
-                    Ok(s) => s,
-                    Err(e) => {
-                        return Err(self
-                            .negotiation_failed(core, &format!("no usable SASL mechanism: {e}")));
-                    }
-                };
-            return self.start_auth(core, selection);
-        }
-        if !f.bind {
-            return Err(self.negotiation_failed(core, "the server does not offer resource binding"));
-        }
-        let id = self.id();
-        let mut bind = Element::new("bind", ns::BIND);
-        if let Some(r) = &self.config.resource {
-            bind.push_child(Element::new("resource", ns::BIND).with_text(r));
-        }
-        let iq = Element::new("iq", ns::CLIENT)
-            .with_attr("type", "set")
-            .with_attr("id", &id)
-            .with_child(bind);
-        // The resource comes from the host's configuration and may hold
-        // characters XML cannot carry.
-        if let Err(e) = core.send(&iq) {
-            return Err(self.negotiation_failed(
-                core,
-                &format!("the configured resource cannot be sent: {e}"),
-            ));
-        }
-        // RFC 6121 Appendix E: only a session that is not optional needs
-        // the old establishment step.
-        self.state = State::Bind {
-            id,
-            session: f.session == Some(false),
-        };
-        let _ = now;
-        Ok(())
+        self.next_feature(core, &f, now)
     }
 
-    /// Sends `<auth/>` for `selection`.
-    fn start_auth(&mut self, core: &mut Core, selection: sasl::Selection) -> Result<(), Error> {
-        let mut creds = match &self.config.password {
-            Some(pw) => ClientCredentials::password(
-                self.config
-                    .jid
-                    .node()
-                    .map(|n| n.to_string())
-                    .unwrap_or_default(),
-                pw.clone(),
-            ),
-            None => ClientCredentials::none(),
+    /// An element for the feature being negotiated.
+    fn on_negotiation(
+        &mut self,
+        core: &mut Core,
+        feature: Feature,
+        el: &Element,
+        now: Instant,
+    ) -> Result<(), Error> {
+        let login = login(&self.config);
+        let mut cx = Cx {
+            core,
+            tls: &mut self.tls,
+            rng: &mut *self.rng,
         };
-        if let Some(cache) = self.cache.take() {
-            creds = creds.with_cache(cache);
-        }
-        if let Some(z) = &self.config.authzid {
-            creds = creds.with_authzid(z.clone());
-        }
-        let mut client = match sasl::Client::new(
-            &selection,
-            creds,
-            &self.tls,
-            &self.config.sasl,
-            &mut *self.rng,
-        ) {
-            Ok(c) => c,
-            Err(e) => return Err(self.negotiation_failed(core, &format!("SASL: {e}"))),
+        let progress = match feature {
+            Feature::StartTls => self.starttls.handle(&mut cx, el),
+            Feature::Sasl if el.ns() == ns::SASL => Some(self.sasl.handle(&mut cx, el, &login)),
+            Feature::Sasl => None,
+            Feature::Bind | Feature::Session => self.bind.handle(el),
         };
-        let initial = match client.initial_response() {
-            Ok(i) => i,
-            Err(e) => return Err(self.negotiation_failed(core, &format!("SASL: {e}"))),
+        let Some(progress) = progress else {
+            return Err(negotiation::unexpected(&mut cx, el));
         };
-        let auth = Element::new("auth", ns::SASL)
-            .with_attr("mechanism", selection.mechanism.name())
-            .with_text(&encode_sasl(&initial, true));
-        core.send(&auth).expect("valid element");
-        self.state = State::Auth {
-            client: Box::new(client),
-            selection: Box::new(selection),
-            challenged: false,
-        };
-        Ok(())
-    }
-
-    fn on_auth_element(&mut self, core: &mut Core, el: &Element) -> Result<(), Error> {
-        let State::Auth {
-            client,
-            selection,
-            challenged,
-        } = &mut self.state
-        else {
-            unreachable!()
-        };
-        if el.ns() != ns::SASL {
-            return Err(self.unexpected(core, el));
-        }
-        let data = match decode_sasl(&el.text()) {
-            Ok(d) => d,
-            Err(()) => {
-                return Err(core.fail(
-                    StreamError::new(Condition::BadFormat).with_text("invalid base64 in SASL data"),
-                ));
+        match progress? {
+            Progress::Pending | Progress::Retry => {
+                if feature == Feature::StartTls {
+                    self.state = State::TlsHandshake;
+                }
+                Ok(())
             }
-        };
-        if el.name() == "challenge" {
-            *challenged = true;
-        }
-        match el.name() {
-            "challenge" => match client.challenge(data.as_deref().unwrap_or(&[])) {
-                Ok(resp) => {
-                    let r =
-                        Element::new("response", ns::SASL).with_text(&encode_sasl(&resp, false));
-                    core.send(&r).expect("valid element");
-                    Ok(())
-                }
-                Err(e) => {
-                    // RFC 6120 §6.4.4: abort, then give up.
-                    core.send(&Element::new("abort", ns::SASL))
-                        .expect("valid element");
-                    Err(self.negotiation_failed(core, &format!("SASL: {e}")))
-                }
-            },
-            "success" => match client.success(data.as_deref()) {
-                Ok(()) => {
-                    self.cache = client.take_cache();
-                    self.authenticated = true;
-                    core.emit(Event::Authenticated {
-                        jid: self.config.jid.to_string(),
-                        mechanism: client.mechanism(),
-                    });
-                    // RFC 6120 §6.4.6: restart without closing.
-                    core.restart();
-                    self.open(core);
-                    Ok(())
-                }
-                Err(e) => Err(self.negotiation_failed(
-                    core,
-                    &format!("the server could not prove it knows the password: {e}"),
-                )),
-            },
-            "failure" => {
-                // A -PLUS attempt whose binding type was a guess, refused
-                // before any challenge: one retry without it.
-                if !*challenged
-                    && !self.sasl_retried
-                    && let Some(retry) = self.config.sasl.fallback(selection, &self.tls)
-                {
-                    self.sasl_retried = true;
-                    // The cache handed to the first attempt serves the next.
-                    if let Some(cache) = client.take_cache() {
-                        self.cache = Some(cache);
-                    }
-                    return self.start_auth(core, retry);
-                }
-                let condition = el
-                    .children()
-                    .filter(|c| c.ns() == ns::SASL && c.name() != "text")
-                    .find_map(|c| sasl::Condition::from_name(c.name()))
-                    .unwrap_or(sasl::Condition::NotAuthorized);
-                let text = el
-                    .get_child("text", ns::SASL)
-                    .map(|t| t.text().into_owned());
-                self.state = State::Done;
-                core.send_close();
-                Err(core.finish(Some(Error::AuthenticationFailed { condition, text })))
-            }
-            _ => Err(self.unexpected(core, el)),
+            Progress::Done => self.feature_done(core, feature, now),
         }
     }
 
-    fn iq_result<'a>(el: &'a Element, id: &str) -> Option<Result<&'a Element, ()>> {
-        if !el.is("iq", ns::CLIENT) || el.attr("id") != Some(id) {
-            return None;
+    /// A feature succeeded: the stage moves on, the stream restarts if the
+    /// feature says so, and the next one runs.
+    fn feature_done(
+        &mut self,
+        core: &mut Core,
+        feature: Feature,
+        now: Instant,
+    ) -> Result<(), Error> {
+        let rules = self.rules(feature);
+        self.stage = self.stage.with(rules.grants);
+        if feature == Feature::Sasl {
+            core.emit(Event::Authenticated {
+                jid: self.config.jid.clone(),
+                method: AuthMethod::Sasl(self.sasl.mechanism.expect("set on success")),
+            });
         }
-        match el.attr("type") {
-            Some("result") => Some(Ok(el)),
-            Some("error") => Some(Err(())),
-            _ => None,
+        if rules.restarts {
+            // RFC 6120 §4.3.3, §6.4.6: a new stream, without closing.
+            core.restart();
+            self.open(core);
+            return Ok(());
         }
+        // Binding needs no new features: what the last ones said still
+        // holds (the legacy session).
+        let f = Features {
+            session: self.bind.session_required.then_some(false),
+            bind: true,
+            ..Features::default()
+        };
+        self.next_feature(core, &f, now)
     }
 
-    /// The configured keepalive interval, shortened to half the server's
-    /// advertised `idle-seconds` (XEP-0478) when that is sooner, so that
-    /// the server never finds the stream idle.
+    /// The keepalive interval: the configured one, shortened to half the
+    /// server's advertised `idle-seconds` (XEP-0478) when that is sooner,
+    /// so that the server never finds the stream idle.
     fn keepalive_interval(&self) -> Option<Duration> {
         let k = self.config.keepalive?;
         Some(match self.server_idle {
@@ -504,13 +459,24 @@ impl Client {
         })
     }
 
-    fn go_online(&mut self, core: &mut Core, jid: String, now: Instant) {
+    fn go_online(&mut self, core: &mut Core, now: Instant) {
         core.set_timer(NEGOTIATION, None);
         if let Some(k) = self.keepalive_interval() {
             core.set_timer(KEEPALIVE, Some(now + k));
         }
         self.state = State::Online;
+        let jid = self.bind.jid.clone().expect("online only once bound");
         core.emit(Event::Online { jid });
+    }
+}
+
+/// Who logs in, from the configuration.
+fn login(config: &ClientConfig) -> sasl_negotiation::Login<'_> {
+    sasl_negotiation::Login {
+        authcid: config.jid.node().map(|n| n.to_string()),
+        password: config.password.as_deref(),
+        authzid: config.authzid.as_deref(),
+        config: &config.sasl,
     }
 }
 
@@ -521,7 +487,7 @@ impl Role for Client {
         header: StreamHeader,
         _now: Instant,
     ) -> Result<(), Error> {
-        if !matches!(self.state, State::AwaitHeader) {
+        if self.state != State::AwaitHeader {
             return Err(core.fail(
                 StreamError::new(Condition::BadFormat).with_text("unexpected stream header"),
             ));
@@ -540,74 +506,11 @@ impl Role for Client {
     }
 
     fn on_element(&mut self, core: &mut Core, el: Element, now: Instant) -> Result<(), Error> {
-        match &mut self.state {
-            State::AwaitFeatures => {
-                if el.is("features", ns::STREAM) {
-                    self.on_features(core, &el, now)
-                } else {
-                    Err(self.unexpected(core, &el))
-                }
+        let r = match self.state {
+            State::AwaitFeatures if el.is("features", ns::STREAM) => {
+                self.on_features(core, &el, now)
             }
-            State::StartTls => {
-                if el.is("proceed", ns::TLS) {
-                    core.await_tls(AfterStartTls::Refuse);
-                    self.state = State::TlsHandshake;
-                    core.emit(Event::StartTls);
-                    Ok(())
-                } else if el.is("failure", ns::TLS) {
-                    // RFC 6120 §5.4.2.2: the server closes the stream.
-                    Err(self.negotiation_failed(core, "the server refused STARTTLS"))
-                } else {
-                    Err(self.unexpected(core, &el))
-                }
-            }
-            State::Auth { .. } => self.on_auth_element(core, &el),
-            State::Bind { id, session } => {
-                let (id, session) = (id.clone(), *session);
-                match Self::iq_result(&el, &id) {
-                    Some(Ok(iq)) => {
-                        let jid = iq
-                            .get_child("bind", ns::BIND)
-                            .and_then(|b| b.get_child("jid", ns::BIND))
-                            .map(|j| j.text().trim().to_owned());
-                        let Some(jid) = jid.filter(|j| j.parse::<FullJid>().is_ok()) else {
-                            return Err(self.negotiation_failed(
-                                core,
-                                "the bind result carries no valid full JID",
-                            ));
-                        };
-                        if session {
-                            let sid = self.id();
-                            let iq = Element::new("iq", ns::CLIENT)
-                                .with_attr("type", "set")
-                                .with_attr("id", &sid)
-                                .with_child(Element::new("session", ns::SESSION));
-                            core.send(&iq).expect("valid element");
-                            self.state = State::Session { id: sid, jid };
-                        } else {
-                            self.go_online(core, jid, now);
-                        }
-                        Ok(())
-                    }
-                    Some(Err(())) => {
-                        Err(self.negotiation_failed(core, "the server refused to bind a resource"))
-                    }
-                    None => Err(self.unexpected(core, &el)),
-                }
-            }
-            State::Session { id, jid } => {
-                let (id, jid) = (id.clone(), jid.clone());
-                match Self::iq_result(&el, &id) {
-                    Some(Ok(_)) => {
-                        self.go_online(core, jid, now);
-                        Ok(())
-                    }
-                    Some(Err(())) => {
-                        Err(self.negotiation_failed(core, "the server refused the session"))
-                    }
-                    None => Err(self.unexpected(core, &el)),
-                }
-            }
+            State::Negotiating(feature) => self.on_negotiation(core, feature, &el, now),
             State::Online => {
                 if self
                     .ping
@@ -621,25 +524,30 @@ impl Role for Client {
                 core.deliver(el);
                 Ok(())
             }
-            State::AwaitHeader | State::TlsHandshake | State::Done => {
-                Err(self.unexpected(core, &el))
+            State::AwaitFeatures | State::AwaitHeader | State::TlsHandshake | State::Done => {
+                let mut cx = Cx {
+                    core,
+                    tls: &mut self.tls,
+                    rng: &mut *self.rng,
+                };
+                Err(negotiation::unexpected(&mut cx, &el))
             }
-        }
+        };
+        r.map_err(|e| self.end(core, e))
     }
 
-    fn on_tls(&mut self, core: &mut Core, info: TlsInfo, _now: Instant) -> Result<(), Error> {
-        if !matches!(self.state, State::TlsHandshake) {
-            return Err(core.fail(
-                StreamError::new(Condition::UndefinedCondition)
-                    .with_text("TLS established out of turn"),
-            ));
+    fn on_tls(&mut self, core: &mut Core, info: TlsInfo, now: Instant) -> Result<(), Error> {
+        if self.state != State::TlsHandshake {
+            let mut cx = Cx {
+                core,
+                tls: &mut self.tls,
+                rng: &mut *self.rng,
+            };
+            return Err(starttls::out_of_turn(&mut cx));
         }
         self.tls = info;
         self.tls.active = true;
-        // RFC 6120 §5.4.3.3: a new stream over TLS.
-        core.restart();
-        self.open(core);
-        Ok(())
+        self.feature_done(core, Feature::StartTls, now)
     }
 
     fn on_timer(&mut self, core: &mut Core, timer: TimerId, now: Instant) -> Result<(), Error> {
@@ -652,7 +560,7 @@ impl Role for Client {
                 ))
             }
             KEEPALIVE => {
-                if !matches!(self.state, State::Online) || core.close_sent() {
+                if self.state != State::Online || core.close_sent() {
                     return Ok(());
                 }
                 // Whitespace where the framing has it (RFC 6120 §4.6.1),
@@ -688,7 +596,7 @@ impl Role for Client {
     }
 
     fn on_send(&mut self, _core: &mut Core, _stanza: &mut Element) -> Result<(), SendError> {
-        if !matches!(self.state, State::Online) {
+        if self.state != State::Online {
             return Err(SendError::NotOnline);
         }
         Ok(())

@@ -68,7 +68,7 @@
 //!     while let Some(event) = client.poll_event() {
 //!         match event {
 //!             Event::StartTls => client_tls = true,
-//!             Event::Online { jid } => online = Some(jid),
+//!             Event::Online { jid } => online = Some(jid.to_string()),
 //!             _ => {}
 //!         }
 //!     }
@@ -102,7 +102,7 @@
 //! | `see-other-host`, `system-shutdown`, `conflict`, `reset`, `resource-constraint`, ... | decided by the host: [`Connection::fail`](crate::stream::Connection::fail) |
 
 pub(crate) mod client;
-pub mod features;
+pub use crate::stream::features;
 
 /// Whether `el` answers our iq `id` (`result` or `error`, RFC 6120
 /// §8.2.3): for pings, any answer proves the peer alive (XEP-0199 §4.2:
@@ -117,5 +117,6 @@ fn answers_iq(el: &crate::xml::Element, id: &str) -> bool {
 pub mod fuzzing;
 pub(crate) mod server;
 
+pub use crate::stream::negotiation::bind::BindDecision;
 pub use client::{ClientConfig, ClientStream, TlsPolicy};
-pub use server::{BindDecision, ServerConfig, ServerStream, TlsRequirement};
+pub use server::{ServerConfig, ServerStream, TlsRequirement};

@@ -6,15 +6,20 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::features::{Features, decode_sasl, encode_sasl};
+use jid::{BareJid, FullJid};
+
 use crate::ns;
 use crate::random::Random;
 use crate::sasl::{self, TlsInfo};
-use crate::stanza::{DefinedCondition, StanzaError};
-use crate::stream::connection::{AfterStartTls, Core, Role, SendError, TimerId};
+use crate::stream::connection::{Core, Role, SendError, TimerId};
+use crate::stream::features::Features;
 use crate::stream::framing::Framing;
+use crate::stream::negotiation::bind::BindDecision;
+use crate::stream::negotiation::{
+    Cx, Progress, Rules, Stage, bind, sasl as sasl_negotiation, starttls,
+};
 use crate::stream::{
-    AnswerError, Condition, Connection, Error, Event, Request, StreamError, StreamHeader,
+    AnswerError, AuthMethod, Condition, Connection, Error, Event, StreamError, StreamHeader,
     StreamLimits, Token, Version,
 };
 use crate::xml::{Element, Limits};
@@ -95,40 +100,24 @@ impl ServerConfig {
     }
 }
 
-/// The host's answer to [`Request::Bind`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum BindDecision {
-    /// Bind this resource (the requested one, or one the host chose).
-    Accept(String),
-    /// The resource is taken and the host will not replace the other
-    /// session (RFC 6120 §7.7.2.2): the client may try another.
-    Conflict,
-    /// The account may not bind another resource (RFC 6120 §7.6.2.2).
-    NotAllowed,
-}
-
-#[derive(Debug)]
+/// Where the server is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     AwaitHeader,
     /// Features sent; the client picks one.
     Negotiating,
     /// `<proceed/>` sent; the host runs the handshake.
     TlsHandshake,
-    /// A SASL exchange is under way.
-    Auth(Box<sasl::Server>),
-    /// Waiting for [`ServerStream::provide_credentials`].
-    AwaitCredentials {
-        token: Token,
-        server: Box<sasl::Server>,
-    },
-    /// Waiting for [`ServerStream::bind`].
-    AwaitBind {
-        token: Token,
-        id: String,
-    },
     Online,
     Done,
+}
+
+/// The features a c2s server offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Feature {
+    StartTls,
+    Sasl,
+    Bind,
 }
 
 /// The server role of a c2s stream; see [`ServerStream`].
@@ -136,14 +125,12 @@ pub struct Server {
     config: Arc<ServerConfig>,
     rng: Box<dyn Random>,
     state: State,
+    stage: Stage,
     tls: TlsInfo,
     domain: String,
-    /// The authenticated bare JID.
-    user: Option<String>,
-    /// The bound full JID.
-    jid: Option<String>,
-    advertised: Option<sasl::Advertisement>,
-    failures: u32,
+    starttls: starttls::Receiver,
+    sasl: sasl_negotiation::Receiver,
+    bind: bind::Receiver,
     /// The id of our idle check's ping and when it went out.
     ping: Option<(String, Instant)>,
 }
@@ -153,8 +140,9 @@ impl std::fmt::Debug for Server {
         f.debug_struct("Server")
             .field("domain", &self.domain)
             .field("state", &self.state)
-            .field("user", &self.user)
-            .field("jid", &self.jid)
+            .field("stage", &self.stage)
+            .field("sasl", &self.sasl)
+            .field("bind", &self.bind)
             .finish_non_exhaustive()
     }
 }
@@ -163,11 +151,14 @@ impl std::fmt::Debug for Server {
 /// each client connection.
 ///
 /// Besides the shared host loop (see [`Connection`]), the host answers two
-/// requests: [`Request::Credentials`] with
+/// questions, each by its token: [`Request::Credentials`] with
 /// [`ServerStream::provide_credentials`] (looked up in its own user
 /// database: stored SCRAM records, never passwords), and
 /// [`Request::Bind`] with [`ServerStream::bind`] (its resource conflict
 /// policy). The [`c2s`](crate::c2s) module shows a complete host loop.
+///
+/// [`Request::Credentials`]: crate::stream::Request::Credentials
+/// [`Request::Bind`]: crate::stream::Request::Bind
 pub type ServerStream = Connection<Server>;
 
 /// Negotiation must be done by then.
@@ -203,16 +194,21 @@ impl Connection<Server> {
         let mut core = Core::new(framing, config.limits_before_auth.clone(), ns::CLIENT);
         core.set_timer(NEGOTIATION, Some(now + config.negotiation_timeout));
         let domain = config.domains.first().cloned().unwrap_or_default();
+        let tls = tls.unwrap_or_else(TlsInfo::plaintext);
         let server = Server {
-            tls: tls.unwrap_or_else(TlsInfo::plaintext),
+            stage: if tls.active {
+                Stage::SECURE
+            } else {
+                Stage::NONE
+            },
+            tls,
             config,
             rng,
             state: State::AwaitHeader,
             domain,
-            user: None,
-            jid: None,
-            advertised: None,
-            failures: 0,
+            starttls: starttls::Receiver,
+            sasl: sasl_negotiation::Receiver::default(),
+            bind: bind::Receiver::default(),
             ping: None,
         };
         core.set_fallback_header(server.fallback_header());
@@ -222,95 +218,70 @@ impl Connection<Server> {
     /// Answers [`Request::Credentials`] `token`: the user's stored
     /// credentials, or `None` for an unknown user (the exchange then fails
     /// the same way a wrong password does).
+    ///
+    /// [`Request::Credentials`]: crate::stream::Request::Credentials
     pub fn provide_credentials(
         &mut self,
         token: Token,
         credentials: Option<sasl::Credentials>,
         now: Instant,
     ) -> Result<(), AnswerError> {
-        if !matches!(&self.role.state, State::AwaitCredentials { token: t, .. } if *t == token) {
+        if !self.role.sasl.asked(token) {
             return Err(self.stray(token));
         }
         self.take_answer(token)?;
-        let State::AwaitCredentials { mut server, .. } =
-            std::mem::replace(&mut self.role.state, State::Done)
-        else {
-            unreachable!("checked above")
+        let role = &mut self.role;
+        let mut cx = Cx {
+            core: &mut self.core,
+            tls: &mut role.tls,
+            rng: &mut *role.rng,
         };
-        let out = server.provide_credentials(credentials);
-        self.role.state = State::Auth(server);
-        self.role.sasl_output(&mut self.core, out)?;
+        let policy = sasl_negotiation::Policy {
+            config: &role.config.sasl,
+            domain: &role.domain,
+            max_failures: role.config.max_auth_failures,
+        };
+        let progress = role.sasl.provide(&mut cx, credentials, &policy);
+        role.progress(&mut self.core, Feature::Sasl, progress, now)?;
         self.after_answer(now)
     }
 
     /// Answers [`Request::Bind`] `token`.
+    ///
+    /// [`Request::Bind`]: crate::stream::Request::Bind
     pub fn bind(
         &mut self,
         token: Token,
         decision: BindDecision,
         now: Instant,
     ) -> Result<(), AnswerError> {
-        if !matches!(&self.role.state, State::AwaitBind { token: t, .. } if *t == token) {
+        if !self.role.bind.asked(token) {
             return Err(self.stray(token));
         }
         self.take_answer(token)?;
-        let State::AwaitBind { id, .. } =
-            std::mem::replace(&mut self.role.state, State::Negotiating)
-        else {
-            unreachable!("checked above")
+        let role = &mut self.role;
+        let user = role
+            .user()
+            .cloned()
+            .expect("binding follows authentication");
+        let mut cx = Cx {
+            core: &mut self.core,
+            tls: &mut role.tls,
+            rng: &mut *role.rng,
         };
-        let user = self.role.user.clone().unwrap_or_default();
-        match decision {
-            BindDecision::Accept(resource) => {
-                let full =
-                    match jid::BareJid::new(&user).and_then(|b| b.with_resource_str(&resource)) {
-                        Ok(j) => j.to_string(),
-                        Err(_) => {
-                            self.role
-                                .iq_error(&mut self.core, &id, DefinedCondition::BadRequest);
-                            return self.after_answer(now);
-                        }
-                    };
-                let result = Element::new("iq", ns::CLIENT)
-                    .with_attr("type", "result")
-                    .with_attr("id", &id)
-                    .with_child(
-                        Element::new("bind", ns::BIND)
-                            .with_child(Element::new("jid", ns::BIND).with_text(&full)),
-                    );
-                self.core.send(&result).map_err(|e| {
-                    self.core.fail(
-                        StreamError::new(Condition::InternalServerError).with_text(&e.to_string()),
-                    )
-                })?;
-                self.core.set_timer(NEGOTIATION, None);
-                if let Some(idle) = self.role.config.idle_timeout {
-                    self.core.set_timer(IDLE_CHECK, Some(now + idle));
-                }
-                self.role.jid = Some(full.clone());
-                self.role.state = State::Online;
-                self.core.emit(Event::Online { jid: full });
-            }
-            BindDecision::Conflict => {
-                self.role
-                    .iq_error(&mut self.core, &id, DefinedCondition::Conflict)
-            }
-            BindDecision::NotAllowed => {
-                self.role
-                    .iq_error(&mut self.core, &id, DefinedCondition::NotAllowed)
-            }
-        }
+        let progress = role.bind.answer(&mut cx, decision, &user);
+        role.progress(&mut self.core, Feature::Bind, progress, now)?;
         self.after_answer(now)
     }
 
     /// The authenticated bare JID, once SASL succeeded.
-    pub fn authenticated_jid(&self) -> Option<&str> {
-        self.role.user.as_deref()
+    pub fn authenticated_jid(&self) -> Option<&BareJid> {
+        self.role.user()
     }
 
     /// The bound full JID, once online.
-    pub fn bound_jid(&self) -> Option<&str> {
-        self.role.jid.as_deref()
+    pub fn bound_jid(&self) -> Option<&FullJid> {
+        self.role.bind.jid.as_ref()
     }
 
     /// An answer that fits no open question: the sticky error once the
@@ -330,180 +301,177 @@ impl Server {
         h
     }
 
+    fn user(&self) -> Option<&BareJid> {
+        self.sasl.authenticated.as_ref().map(|(jid, _)| jid)
+    }
+
+    fn rules(&self, feature: Feature) -> Rules {
+        match feature {
+            Feature::StartTls => starttls::RULES,
+            Feature::Sasl => sasl_negotiation::rules(self.config.tls != TlsRequirement::Required),
+            Feature::Bind => bind::RULES,
+        }
+    }
+
+    /// Whether the feature may run now: its rules, and what this server
+    /// has (RFC 7395 §3.9: no STARTTLS over WebSocket).
+    fn offers(&self, core: &Core, feature: Feature) -> bool {
+        self.rules(feature).allowed(self.stage)
+            && (feature != Feature::StartTls
+                || (self.config.tls != TlsRequirement::Unavailable && core.allows_starttls()))
+    }
+
     fn send_features(&mut self, core: &mut Core) {
         let mut f = Features::default();
-        // RFC 7395 §3.9: never over WebSocket, whose TLS is its own.
-        let tls_offered = !self.tls.active
-            && self.config.tls != TlsRequirement::Unavailable
-            && core.allows_starttls();
-        if tls_offered {
-            f.starttls = Some(self.config.tls == TlsRequirement::Required);
+        if self.offers(core, Feature::StartTls) {
+            self.starttls
+                .advertise(&mut f, self.config.tls == TlsRequirement::Required);
         }
-        let may_auth = self.tls.active || self.config.tls != TlsRequirement::Required;
-        self.advertised = None;
-        if self.user.is_none() {
-            if may_auth {
-                let adv = self.config.sasl.advertisement(&self.tls);
-                f.mechanisms = Some(adv.mechanisms.clone());
-                f.channel_bindings = adv.channel_bindings.clone();
-                self.advertised = Some(adv);
-            }
-            if self.config.advertise_limits {
-                f.limits = Some(StreamLimits::from_limits(
-                    &self.config.limits_before_auth,
-                    None,
-                ));
-            }
-        } else {
-            f.bind = true;
-            // RFC 6121 Appendix E: advertised for old clients, optional.
-            f.session = Some(true);
-            if self.config.advertise_limits {
+        if self.offers(core, Feature::Sasl) {
+            let cx = Cx {
+                core,
+                tls: &mut self.tls,
+                rng: &mut *self.rng,
+            };
+            let policy = sasl_negotiation::Policy {
+                config: &self.config.sasl,
+                domain: &self.domain,
+                max_failures: self.config.max_auth_failures,
+            };
+            self.sasl.advertise(&cx, &mut f, &policy);
+        }
+        if self.offers(core, Feature::Bind) {
+            self.bind.advertise(&mut f);
+        }
+        if self.config.advertise_limits {
+            f.limits = Some(if self.stage.has(Stage::AUTHENTICATED) {
                 let idle = self.config.idle_timeout.map(|d| d.as_secs().max(1));
-                f.limits = Some(StreamLimits::from_limits(&self.config.limits, idle));
-            }
+                StreamLimits::from_limits(&self.config.limits, idle)
+            } else {
+                StreamLimits::from_limits(&self.config.limits_before_auth, None)
+            });
         }
         core.send(&f.to_element()).expect("valid element");
         self.state = State::Negotiating;
     }
 
-    /// Answers the client's iq `id` (a bind request) with an error.
-    fn iq_error(&mut self, core: &mut Core, id: &str, condition: DefinedCondition) {
-        let iq = Element::new("iq", ns::CLIENT)
-            .with_attr("type", "error")
-            .with_attr("id", id)
-            .with_child(StanzaError::new(condition).to_element(ns::CLIENT));
-        let _ = core.send(&iq);
-    }
-
-    fn sasl_failure(&mut self, core: &mut Core, condition: sasl::Condition) -> Result<(), Error> {
-        let f = Element::new("failure", ns::SASL)
-            .with_child(Element::new(condition.as_str(), ns::SASL));
-        core.send(&f).expect("valid element");
-        self.failures += 1;
-        self.state = State::Negotiating;
-        if self.failures >= self.config.max_auth_failures {
-            // RFC 6120 §6.4.5: the server may close after retries.
-            return Err(core.fail(
-                StreamError::new(Condition::PolicyViolation)
-                    .with_text("too many failed authentication attempts"),
+    /// An element during negotiation goes to the feature it belongs to.
+    fn on_negotiation(&mut self, core: &mut Core, el: &Element, now: Instant) -> Result<(), Error> {
+        let mut cx = Cx {
+            core,
+            tls: &mut self.tls,
+            rng: &mut *self.rng,
+        };
+        let policy = sasl_negotiation::Policy {
+            config: &self.config.sasl,
+            domain: &self.domain,
+            max_failures: self.config.max_auth_failures,
+        };
+        let authenticated = self.stage.has(Stage::AUTHENTICATED);
+        let starttls_offered = self.config.tls != TlsRequirement::Unavailable
+            && cx.core.allows_starttls()
+            && starttls::RULES.allowed(self.stage);
+        let (feature, progress) = if starttls_offered && starttls::Receiver::accepts(el) {
+            self.state = State::TlsHandshake;
+            (Feature::StartTls, self.starttls.handle(&mut cx))
+        } else if !authenticated && self.sasl.accepts(el) {
+            // An <auth/> before TLS is refused by SASL itself, with
+            // encryption-required (RFC 6120 §6.4.1).
+            (Feature::Sasl, self.sasl.handle(&mut cx, el, &policy))
+        } else if authenticated && !self.stage.has(Stage::BOUND) && bind::Receiver::accepts(el) {
+            let user = self.sasl.authenticated.as_ref().map(|(j, _)| j.clone());
+            let user = user.expect("authenticated");
+            (Feature::Bind, Ok(self.bind.handle(&mut cx, el, &user)))
+        } else if authenticated && el.is("iq", ns::CLIENT) && el.attr("type") == Some("set") {
+            return Err(cx.core.fail(
+                StreamError::new(Condition::NotAuthorized).with_text("bind a resource first"),
             ));
-        }
-        Ok(())
+        } else if Self::is_stanza(el) {
+            // RFC 6120 §4.9.3.12: no stanzas before the stream is
+            // authenticated and bound.
+            self.state = State::Done;
+            return Err(cx.core.fail(StreamError::new(Condition::NotAuthorized)));
+        } else {
+            self.state = State::Done;
+            return Err(cx
+                .core
+                .fail(StreamError::new(Condition::UnsupportedStanzaType)));
+        };
+        self.progress(core, feature, progress, now)
     }
 
-    fn sasl_output(
+    /// What a feature's step means for the stream.
+    fn progress(
         &mut self,
         core: &mut Core,
-        out: Result<sasl::ServerOutput, sasl::Error>,
+        feature: Feature,
+        progress: Result<Progress, Error>,
+        now: Instant,
     ) -> Result<(), Error> {
-        match out {
-            Ok(sasl::ServerOutput::Challenge(data)) => {
-                let c = Element::new("challenge", ns::SASL).with_text(&encode_sasl(&data, false));
-                core.send(&c).expect("valid element");
-                Ok(())
+        match progress {
+            Err(e) => {
+                self.state = State::Done;
+                Err(e)
             }
-            Ok(sasl::ServerOutput::NeedCredentials(req)) => {
-                let State::Auth(server) = std::mem::replace(&mut self.state, State::Done) else {
-                    unreachable!("credentials are requested during an exchange")
-                };
-                let token = core.ask(Request::Credentials(req), true);
-                self.state = State::AwaitCredentials { token, server };
-                Ok(())
-            }
-            Ok(sasl::ServerOutput::Success(auth)) => {
-                let Some(user) = self.authorize(&auth) else {
-                    return self.sasl_failure(core, sasl::Condition::InvalidAuthzid);
-                };
-                let s = match &auth.additional_data {
-                    Some(d) => Element::new("success", ns::SASL).with_text(&encode_sasl(d, true)),
-                    None => Element::new("success", ns::SASL),
-                };
-                core.send(&s).expect("valid element");
-                self.user = Some(user.clone());
+            Ok(Progress::Pending | Progress::Retry) => Ok(()),
+            Ok(Progress::Done) => self.feature_done(core, feature, now),
+        }
+    }
+
+    /// A feature succeeded: the stage moves on and the stream restarts if
+    /// the feature says so.
+    fn feature_done(
+        &mut self,
+        core: &mut Core,
+        feature: Feature,
+        now: Instant,
+    ) -> Result<(), Error> {
+        let rules = self.rules(feature);
+        self.stage = self.stage.with(rules.grants);
+        match feature {
+            Feature::StartTls => {}
+            Feature::Sasl => {
+                let (jid, mechanism) = self.sasl.authenticated.clone().expect("set on success");
                 // Channel binding served SASL; nothing needs the data now.
                 self.tls.bindings = Vec::new();
                 core.emit(Event::Authenticated {
-                    jid: user,
-                    mechanism: auth.mechanism,
+                    jid,
+                    method: AuthMethod::Sasl(mechanism),
                 });
-                core.restart();
-                core.set_fallback_header(self.fallback_header());
                 core.set_limits(self.config.limits.clone());
-                self.state = State::AwaitHeader;
-                Ok(())
             }
-            Err(e) => self.sasl_failure(core, e.condition()),
-        }
-    }
-
-    /// The identity a successful exchange may act as (RFC 4422 §3.4.1,
-    /// RFC 6120 §6.4.6): the authenticated user; an authorization identity
-    /// only if it names that same account (acting for someone else would
-    /// need a policy this server does not have). For EXTERNAL the host
-    /// names the identity ([`sasl::Credentials::VerifiedAs`], a JID) or,
-    /// with [`sasl::Credentials::Verified`], vouches for the authzid.
-    fn authorize(&self, auth: &sasl::Authenticated) -> Option<String> {
-        let authzid = match &auth.authzid {
-            Some(z) => Some(jid::BareJid::new(z).ok()?),
-            None => None,
-        };
-        let user = match &auth.authcid {
-            Some(c) => {
-                let user = if auth.mechanism == sasl::Mechanism::External {
-                    jid::BareJid::new(c).ok()?
-                } else {
-                    jid::BareJid::new(&format!("{c}@{}", self.domain)).ok()?
-                };
-                if authzid.is_some_and(|z| z != user) {
-                    return None;
+            Feature::Bind => {
+                core.set_timer(NEGOTIATION, None);
+                if let Some(idle) = self.config.idle_timeout {
+                    core.set_timer(IDLE_CHECK, Some(now + idle));
                 }
-                user
+                self.state = State::Online;
+                let jid = self.bind.jid.clone().expect("set on success");
+                core.emit(Event::Online { jid });
             }
-            None => authzid?,
-        };
-        Some(user.to_string())
-    }
-
-    fn on_auth(&mut self, core: &mut Core, el: &Element) -> Result<(), Error> {
-        let Some(adv) = self.advertised.clone() else {
-            return self.sasl_failure(core, sasl::Condition::EncryptionRequired);
-        };
-        let mechanism = el.attr("mechanism").unwrap_or("");
-        let data = match decode_sasl(&el.text()) {
-            Ok(d) => d,
-            Err(()) => return self.sasl_failure(core, sasl::Condition::IncorrectEncoding),
-        };
-        let mut server = match sasl::Server::with_advertisement(
-            mechanism,
-            &self.config.sasl,
-            &self.tls,
-            &adv,
-            &mut *self.rng,
-        ) {
-            Ok(s) => s,
-            Err(e) => return self.sasl_failure(core, e.condition()),
-        };
-        let out = server.start(data.as_deref());
-        self.state = State::Auth(Box::new(server));
-        self.sasl_output(core, out)
+        }
+        if rules.restarts {
+            // RFC 6120 §4.3.3: the client opens a new stream.
+            core.restart();
+            core.set_fallback_header(self.fallback_header());
+            self.state = State::AwaitHeader;
+        }
+        Ok(())
     }
 
     /// RFC 6120 §8.1.2.1: the server stamps `from` with the full JID (the
     /// bare JID for subscription-related presence, RFC 6121 §3.1.2).
     fn stamp(&self, mut stanza: Element) -> Element {
-        let full = self.jid.as_deref().unwrap_or_default();
         let subscription = stanza.name() == "presence"
             && matches!(
                 stanza.attr("type"),
                 Some("subscribe" | "subscribed" | "unsubscribe" | "unsubscribed")
             );
-        let from = if subscription {
-            self.user.as_deref().unwrap_or(full)
-        } else {
-            full
-        };
-        stanza.set_attr("from", from);
+        match (&self.bind.jid, self.user()) {
+            (_, Some(user)) if subscription => stanza.set_attr("from", user.as_str()),
+            (Some(full), _) => stanza.set_attr("from", full.as_str()),
+            _ => {}
+        }
         stanza
     }
 
@@ -538,7 +506,13 @@ impl Server {
             .with_attr("type", "get")
             .with_attr("id", &id)
             .with_attr("from", &self.domain)
-            .with_attr("to", self.jid.as_deref().unwrap_or(&self.domain))
+            .with_attr(
+                "to",
+                self.bind
+                    .jid
+                    .as_ref()
+                    .map_or(self.domain.as_str(), |j| j.as_str()),
+            )
             .with_child(Element::new("ping", ns::PING));
         core.send(&ping).expect("valid element");
         core.set_timer(PING_DEADLINE, Some(now + wait));
@@ -558,7 +532,7 @@ impl Role for Server {
         header: StreamHeader,
         _now: Instant,
     ) -> Result<(), Error> {
-        if !matches!(self.state, State::AwaitHeader) {
+        if self.state != State::AwaitHeader {
             return Err(core.fail(
                 StreamError::new(Condition::BadFormat).with_text("unexpected stream header"),
             ));
@@ -601,77 +575,9 @@ impl Role for Server {
     }
 
     fn on_element(&mut self, core: &mut Core, el: Element, now: Instant) -> Result<(), Error> {
-        let _ = now;
-        match std::mem::replace(&mut self.state, State::Done) {
-            State::Negotiating => {
-                self.state = State::Negotiating;
-                if el.is("starttls", ns::TLS)
-                    && !self.tls.active
-                    && self.config.tls != TlsRequirement::Unavailable
-                    && core.allows_starttls()
-                {
-                    core.send(&Element::new("proceed", ns::TLS))
-                        .expect("valid element");
-                    // RFC 6120 §5.4.3.3: nothing more until TLS is up.
-                    core.await_tls(AfterStartTls::Discard);
-                    self.state = State::TlsHandshake;
-                    core.emit(Event::StartTls);
-                    Ok(())
-                } else if el.is("auth", ns::SASL) && self.user.is_none() {
-                    self.on_auth(core, &el)
-                } else if self.user.is_some()
-                    && el.is("iq", ns::CLIENT)
-                    && el.attr("type") == Some("set")
-                {
-                    let Some(bind) = el.get_child("bind", ns::BIND) else {
-                        return Err(core.fail(
-                            StreamError::new(Condition::NotAuthorized)
-                                .with_text("bind a resource first"),
-                        ));
-                    };
-                    let requested = bind
-                        .get_child("resource", ns::BIND)
-                        .map(|r| r.text().trim().to_owned())
-                        .filter(|r| !r.is_empty());
-                    let id = el.attr("id").unwrap_or_default().to_owned();
-                    let request = Request::Bind {
-                        jid: self.user.clone().unwrap_or_default(),
-                        requested,
-                    };
-                    let token = core.ask(request, true);
-                    self.state = State::AwaitBind { token, id };
-                    Ok(())
-                } else if Self::is_stanza(&el) {
-                    // RFC 6120 §4.9.3.12: no stanzas before the stream is
-                    // authenticated and bound.
-                    self.state = State::Done;
-                    Err(core.fail(StreamError::new(Condition::NotAuthorized)))
-                } else {
-                    self.state = State::Done;
-                    Err(core.fail(StreamError::new(Condition::UnsupportedStanzaType)))
-                }
-            }
-            State::Auth(mut server) => {
-                let out = if el.is("response", ns::SASL) {
-                    match decode_sasl(&el.text()) {
-                        Ok(d) => server.respond(d.as_deref().unwrap_or(&[])),
-                        Err(()) => {
-                            self.state = State::Negotiating;
-                            return self.sasl_failure(core, sasl::Condition::IncorrectEncoding);
-                        }
-                    }
-                } else if el.is("abort", ns::SASL) {
-                    self.state = State::Negotiating;
-                    return self.sasl_failure(core, sasl::Condition::Aborted);
-                } else {
-                    self.state = State::Done;
-                    return Err(core.fail(StreamError::new(Condition::NotAuthorized)));
-                };
-                self.state = State::Auth(server);
-                self.sasl_output(core, out)
-            }
+        match self.state {
+            State::Negotiating => self.on_negotiation(core, &el, now),
             State::Online => {
-                self.state = State::Online;
                 if self
                     .ping
                     .as_ref()
@@ -686,16 +592,8 @@ impl Role for Server {
                     return Ok(());
                 }
                 if Self::is_stanza(&el) {
-                    if el.name() == "iq"
-                        && el.attr("type") == Some("set")
-                        && el.has_child("session", ns::SESSION)
-                    {
-                        // RFC 6121 Appendix E: the legacy session is a no-op.
-                        let id = el.attr("id").unwrap_or_default();
-                        let r = Element::new("iq", ns::CLIENT)
-                            .with_attr("type", "result")
-                            .with_attr("id", id);
-                        core.send(&r).expect("valid element");
+                    if let Some(reply) = bind::Receiver::session_reply(&el) {
+                        core.send(&reply).expect("valid element");
                         return Ok(());
                     }
                     core.deliver(self.stamp(el));
@@ -712,26 +610,24 @@ impl Role for Server {
                     Err(core.fail(StreamError::new(Condition::UnsupportedStanzaType)))
                 }
             }
-            other => {
-                self.state = other;
+            State::AwaitHeader | State::TlsHandshake | State::Done => {
                 Err(core.fail(StreamError::new(Condition::NotAuthorized)))
             }
         }
     }
 
-    fn on_tls(&mut self, core: &mut Core, info: TlsInfo, _now: Instant) -> Result<(), Error> {
-        if !matches!(self.state, State::TlsHandshake) {
-            return Err(core.fail(
-                StreamError::new(Condition::InternalServerError)
-                    .with_text("TLS established out of turn"),
-            ));
+    fn on_tls(&mut self, core: &mut Core, info: TlsInfo, now: Instant) -> Result<(), Error> {
+        if self.state != State::TlsHandshake {
+            let mut cx = Cx {
+                core,
+                tls: &mut self.tls,
+                rng: &mut *self.rng,
+            };
+            return Err(starttls::out_of_turn(&mut cx));
         }
         self.tls = info;
         self.tls.active = true;
-        core.restart();
-        core.set_fallback_header(self.fallback_header());
-        self.state = State::AwaitHeader;
-        Ok(())
+        self.feature_done(core, Feature::StartTls, now)
     }
 
     fn on_timer(&mut self, core: &mut Core, timer: TimerId, now: Instant) -> Result<(), Error> {
@@ -755,7 +651,7 @@ impl Role for Server {
     }
 
     fn on_send(&mut self, _core: &mut Core, _stanza: &mut Element) -> Result<(), SendError> {
-        if !matches!(self.state, State::Online) {
+        if self.state != State::Online {
             return Err(SendError::NotOnline);
         }
         Ok(())

@@ -28,6 +28,8 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use jid::{BareJid, FullJid};
+
 use super::framing::{Frame, Framing, Incoming, ReadError, Transmit, Wire};
 use super::{Condition, Request, StreamError, StreamHeader};
 use crate::sasl::TlsInfo;
@@ -103,19 +105,20 @@ pub enum Event {
     /// [`Connection::tls_established`]. Bytes read before the handshake
     /// must not be fed to the connection.
     StartTls,
-    /// SASL succeeded (RFC 6120 §6.4.6). For a server, the authenticated
-    /// identity; for a client, the identity it authenticated as.
+    /// The peer is authenticated (RFC 6120 §6.4.6). For a server, the
+    /// authenticated identity; for a client, the identity it
+    /// authenticated as.
     Authenticated {
         /// The authenticated bare JID.
-        jid: String,
-        /// The SASL mechanism that was used.
-        mechanism: crate::sasl::Mechanism,
+        jid: BareJid,
+        /// How.
+        method: AuthMethod,
     },
     /// A resource is bound (RFC 6120 §7): the session's full JID. Stanzas
     /// may now flow.
     Online {
         /// The full JID of the session.
-        jid: String,
+        jid: FullJid,
     },
     /// A stanza, or another top-level element, after negotiation.
     Stanza(Element),
@@ -145,6 +148,18 @@ pub enum Event {
         /// What is asked.
         request: Request,
     },
+}
+
+/// How a peer was authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthMethod {
+    /// SASL (RFC 6120 §6) with this mechanism.
+    Sasl(crate::sasl::Mechanism),
+    /// Server Dialback (XEP-0220), for one domain pair.
+    Dialback,
+    /// The component handshake (XEP-0114 §3).
+    ComponentHandshake,
 }
 
 /// What to do with bytes that arrive between STARTTLS and the handshake.
@@ -899,7 +914,7 @@ mod tests {
             if el.name() == "ask" {
                 let what = el.attr("what").unwrap_or_default().to_owned();
                 let request = Request::Bind {
-                    jid: what.clone(),
+                    jid: what.parse().expect("a domain"),
                     requested: None,
                 };
                 let token = core.ask(request, el.attr("gate").is_some());

@@ -5,14 +5,16 @@
 mod condition;
 pub(crate) mod connection;
 mod error;
+pub mod features;
 pub(crate) mod framing;
 pub mod header;
 pub mod limits;
+pub(crate) mod negotiation;
 
 pub use condition::Condition;
 pub use connection::{
-    AnswerError, CLOSE_GRACE, CloseReason, Connection, Error, Event, Machine, Refused, SendError,
-    Token,
+    AnswerError, AuthMethod, CLOSE_GRACE, CloseReason, Connection, Error, Event, Machine, Refused,
+    SendError, Token,
 };
 pub use error::StreamError;
 pub use framing::{Frame, Framing, Transmit};
@@ -33,7 +35,7 @@ pub enum Request {
     /// the server to choose. Answer with `ServerStream::bind`.
     Bind {
         /// The authenticated bare JID.
-        jid: String,
+        jid: jid::BareJid,
         /// The resource the client asked for.
         requested: Option<String>,
     },

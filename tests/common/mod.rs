@@ -292,14 +292,14 @@ impl Pair {
 
     pub fn client_online(&self) -> Option<String> {
         self.client_events.iter().find_map(|e| match e {
-            Event::Online { jid } => Some(jid.clone()),
+            Event::Online { jid } => Some(jid.to_string()),
             _ => None,
         })
     }
 
     pub fn server_online(&self) -> Option<String> {
         self.server_events.iter().find_map(|e| match e {
-            Event::Online { jid } => Some(jid.clone()),
+            Event::Online { jid } => Some(jid.to_string()),
             _ => None,
         })
     }

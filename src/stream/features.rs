@@ -1,4 +1,4 @@
-//! Stream features of client-to-server streams (RFC 6120 §4.3.2, §5.4.1,
+//! Stream features (RFC 6120 §4.3.2, §5.4.1,
 //! §6.4.1, §7.4; XEP-0440; XEP-0478; RFC 3921 §3 for the legacy session).
 
 use base64::Engine;
