@@ -8,6 +8,7 @@
 
 use std::fs;
 use std::path::PathBuf;
+use std::sync::Arc;
 mod common;
 
 use common::Pair;
@@ -42,6 +43,58 @@ fn record_session() -> (Vec<u8>, Vec<u8>) {
         "the recorded session did not finish"
     );
     (p.to_server, p.to_client)
+}
+
+/// The same over WebSocket: what each side received, as NUL-separated
+/// messages.
+fn record_websocket_session() -> (Vec<u8>, Vec<u8>) {
+    let mut p = Pair::over(
+        fuzzing::WSS,
+        fuzzing::websocket_client_config(),
+        Arc::new(fuzzing::server_config()),
+        Some(fuzzing::tls_info()),
+    );
+    p.run();
+    let me = p.client_online().expect("online");
+    let message = |to: &str, body: &str| {
+        Element::new("message", ns::CLIENT)
+            .with_attr("to", to)
+            .with_child(Element::new("body", ns::CLIENT).with_text(body))
+    };
+    p.server.send(message(&me, "echo")).unwrap();
+    p.client.send(message(&me, "hi")).unwrap();
+    p.client.close(p.now);
+    p.run();
+    assert!(p.client.is_closed() && p.server.is_closed());
+    (p.up.messages.join(&0u8), p.down.messages.join(&0u8))
+}
+
+#[test]
+fn recorded_websocket_sessions_replay() {
+    let (to_server, to_client) = record_websocket_session();
+    if std::env::var("XMPP_SANSIO_WRITE_SEEDS").is_ok() {
+        for (target, bytes) in [
+            ("websocket_server", &to_server),
+            ("websocket_client", &to_client),
+        ] {
+            fs::create_dir_all(corpus(target)).unwrap();
+            fs::write(corpus(target).join("ok_full_session"), bytes).unwrap();
+        }
+    }
+    let o = fuzzing::websocket_server(&to_server);
+    assert!(o.online && o.stanzas == 1 && o.closed, "server: {o:?}");
+    let o = fuzzing::websocket_client(&to_client);
+    assert!(o.online && o.stanzas == 1 && o.closed, "client: {o:?}");
+}
+
+#[test]
+fn websocket_server_corpus() {
+    assert!(replay("websocket_server", fuzzing::websocket_server) > 0);
+}
+
+#[test]
+fn websocket_client_corpus() {
+    assert!(replay("websocket_client", fuzzing::websocket_client) > 0);
 }
 
 fn replay(target: &str, run: fn(&[u8]) -> fuzzing::Outcome) -> usize {

@@ -14,7 +14,7 @@ use crate::sasl::{
     ChannelBinding, ChannelBindingType, Credentials, DecoyKey, ScramCredentials, ScramHash, TlsInfo,
 };
 use crate::stream::connection::Role;
-use crate::stream::{AnswerError, Connection, Error, Event, Request};
+use crate::stream::{AnswerError, Connection, Error, Event, Framing, Request};
 
 /// The account both machines use.
 pub const USER: &str = "juliet";
@@ -108,14 +108,62 @@ fn reads<'a>(data: &'a [u8], boundary: &[u8]) -> Vec<&'a [u8]> {
 const STARTTLS: &[u8] = b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>";
 const PROCEED: &[u8] = b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>";
 
+/// The RFC 7395 close message.
+const WS_CLOSE: &[u8] = b"<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>";
+
 fn check_output(out: &[u8], closed_before: &mut bool) {
     assert!(
         !*closed_before || out.is_empty(),
         "bytes written after the closing tag"
     );
-    if out.ends_with(crate::stream::header::STREAM_CLOSE) {
+    if out.ends_with(crate::stream::header::STREAM_CLOSE) || out == WS_CLOSE {
         *closed_before = true;
     }
+}
+
+/// The WebSocket messages in `data`, separated by NUL (which XML never
+/// contains).
+fn messages(data: &[u8]) -> Vec<&[u8]> {
+    data.split(|&b| b == 0).collect()
+}
+
+/// The client configuration of the WebSocket harnesses: TLS is the
+/// WebSocket's (`wss:`).
+pub fn websocket_client_config() -> ClientConfig {
+    let mut c = client_config();
+    c.tls = TlsPolicy::Direct;
+    c
+}
+
+/// The framing of the WebSocket harnesses.
+pub const WSS: Framing = Framing::WebSocket { secure: true };
+
+/// Feeds the NUL-separated messages in `data` to a [`ServerStream`] over
+/// WebSocket (RFC 7395), one message per call.
+pub fn websocket_server(data: &[u8]) -> Outcome {
+    let now = Instant::now();
+    let mut s = ServerStream::with_framing(
+        std::sync::Arc::new(server_config()),
+        WSS,
+        Some(tls_info()),
+        Box::new(SeededRandom::new(SERVER_SEED)),
+        now,
+    );
+    drive(&mut s, messages(data), now, |s, ev| serve(s, ev, now))
+}
+
+/// Feeds the NUL-separated messages in `data` to a [`ClientStream`] over
+/// WebSocket, one message per call.
+pub fn websocket_client(data: &[u8]) -> Outcome {
+    let now = Instant::now();
+    let mut c = ClientStream::with_framing(
+        websocket_client_config(),
+        WSS,
+        Some(tls_info()),
+        Box::new(SeededRandom::new(CLIENT_SEED)),
+        now,
+    );
+    drive(&mut c, messages(data), now, |_, _| Ok(()))
 }
 
 /// Feeds the reads to `conn`, lets `host` answer each event, and checks
@@ -139,8 +187,10 @@ fn drive<R: Role>(
         }
         loop {
             let mut out = Vec::new();
-            conn.poll_transmit(&mut out);
-            check_output(&out, &mut closed);
+            while conn.poll_transmit(&mut out).is_some() {
+                check_output(&out, &mut closed);
+                out.clear();
+            }
             let Some(ev) = conn.poll_event() else { break };
             let r = match ev {
                 Event::Online { .. } => {
@@ -187,7 +237,15 @@ pub fn server(data: &[u8]) -> Outcome {
         Box::new(SeededRandom::new(SERVER_SEED)),
         now,
     );
-    drive(&mut s, reads(data, STARTTLS), now, |s, ev| match ev {
+    drive(&mut s, reads(data, STARTTLS), now, |s, ev| {
+        serve(s, ev, now)
+    })
+}
+
+/// The server host of the harnesses: TLS at once, the harness account's
+/// records, any resource but "taken".
+fn serve(s: &mut ServerStream, ev: Event, now: Instant) -> Result<(), Error> {
+    match ev {
         Event::StartTls => s.tls_established(tls_info(), now),
         Event::Request {
             token,
@@ -213,7 +271,7 @@ pub fn server(data: &[u8]) -> Outcome {
             answered(s.bind(token, decision, now))
         }
         _ => Ok(()),
-    })
+    }
 }
 
 /// Feeds `data` (after its read-size byte) to a [`ClientStream`] as

@@ -137,6 +137,11 @@ pub enum Event {
         /// The endpoint, as the server gave it.
         uri: String,
     },
+    /// Stanzas the host sent that the peer is not known to have received,
+    /// handed back as the stream ends (just before [`Event::Closed`]) by a
+    /// feature that tracks them (stream management, XEP-0198), so that the
+    /// host can send them again or report them. Nothing accepted is lost.
+    Unsent(Vec<Element>),
     /// The stream is over: `None` for a clean close, else the error.
     Closed(CloseReason),
     /// A question the host must answer, with the role's method for it,
@@ -310,6 +315,20 @@ pub struct Core {
     questions: Vec<(Token, bool)>,
     stanzas_in: u64,
     stanzas_out: u64,
+    hook: Option<Box<dyn StanzaHook>>,
+}
+
+/// A feature that watches the stanzas of a stream: every stanza in, every
+/// stanza out, and the end, where it hands back what the peer may not
+/// have received. Stream management (XEP-0198) counts and queues here.
+pub(crate) trait StanzaHook: fmt::Debug {
+    /// A stanza the host is given.
+    fn stanza_in(&mut self, stanza: &Element);
+    /// A stanza the host sent, written.
+    fn stanza_out(&mut self, stanza: &Element);
+    /// The stream ended: what the host sent that is not known to have
+    /// arrived, for [`Event::Unsent`].
+    fn ended(&mut self) -> Vec<Element>;
 }
 
 impl Core {
@@ -331,6 +350,7 @@ impl Core {
             questions: Vec::new(),
             stanzas_in: 0,
             stanzas_out: 0,
+            hook: None,
         }
     }
 
@@ -395,7 +415,17 @@ impl Core {
     /// A stanza for the host: every stanza in passes here.
     pub(crate) fn deliver(&mut self, stanza: Element) {
         self.stanzas_in += 1;
+        if let Some(hook) = &mut self.hook {
+            hook.stanza_in(&stanza);
+        }
         self.events.push_back(Event::Stanza(stanza));
+    }
+
+    /// Attaches the feature that watches every stanza in and out and the
+    /// end of the stream.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn attach(&mut self, hook: Box<dyn StanzaHook>) {
+        self.hook = Some(hook);
     }
 
     /// Asks the host `request`; `gating` holds input back until the
@@ -498,6 +528,10 @@ impl Core {
         self.held = VecDeque::new();
         self.held_bytes = 0;
         self.questions = Vec::new();
+        let unsent = self.hook.take().map(|mut h| h.ended()).unwrap_or_default();
+        if !unsent.is_empty() {
+            self.events.push_back(Event::Unsent(unsent));
+        }
         self.events.push_back(Event::Closed(reason));
         sticky
     }
@@ -824,6 +858,9 @@ impl<R: Role> Connection<R> {
             });
         }
         self.core.stanzas_out += 1;
+        if let Some(hook) = &mut self.core.hook {
+            hook.stanza_out(&stanza);
+        }
         Ok(())
     }
 
@@ -1035,6 +1072,49 @@ mod tests {
             .collect();
         assert_eq!(names, ["message", "presence", "iq"]);
         assert_eq!(c.stanza_counts(), (3, 0));
+    }
+
+    /// What stream management will do, reduced: count and keep every
+    /// stanza, acknowledge none.
+    #[derive(Debug, Default)]
+    struct Keeper {
+        seen_in: usize,
+        kept: Vec<Element>,
+    }
+
+    impl StanzaHook for Keeper {
+        fn stanza_in(&mut self, _: &Element) {
+            self.seen_in += 1;
+        }
+        fn stanza_out(&mut self, stanza: &Element) {
+            self.kept.push(stanza.clone());
+        }
+        fn ended(&mut self) -> Vec<Element> {
+            assert_eq!(self.seen_in, 2);
+            std::mem::take(&mut self.kept)
+        }
+    }
+
+    #[test]
+    fn a_hook_sees_every_stanza_and_hands_back_the_unacknowledged_at_the_end() {
+        let now = Instant::now();
+        let mut c = Connection::new_asker();
+        c.core.attach(Box::new(Keeper::default()));
+        c.handle_input(HEADER, now).unwrap();
+        c.handle_input(b"<message/><presence/>", now).unwrap();
+        let a = Element::new("message", ns::CLIENT).with_attr("id", "a");
+        let b = Element::new("message", ns::CLIENT).with_attr("id", "b");
+        c.send(a.clone()).unwrap();
+        c.send(b.clone()).unwrap();
+        // A refused stanza is handed back at once, not kept.
+        let bad = Element::new("bad name", ns::CLIENT);
+        let refused = c.send(bad.clone()).unwrap_err();
+        assert_eq!(refused.stanza, bad);
+        c.handle_eof(now).unwrap_err();
+        let events = c.events();
+        let n = events.len();
+        assert_eq!(events[n - 2], Event::Unsent(vec![a, b]));
+        assert_eq!(events[n - 1], Event::Closed(Some(Error::ConnectionLost)));
     }
 
     #[test]
