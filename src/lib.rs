@@ -8,11 +8,13 @@
 //!
 //! * [`xml`]: the XML stream framer (RFC 6120 §11 restricted XML,
 //!   incremental, bounded), the element tree and the writer.
-//! * [`stream`]: stream headers and stream errors.
+//! * [`stream`]: the one core under every role and framing
+//!   ([`stream::Connection`], [`stream::Framing`]: TCP, WebSocket, BOSH
+//!   elements), stream headers, features and errors.
 //! * [`sasl`]: SASL mechanisms, client and server, without XML.
 //! * [`stanza`]: typed message, presence and iq views; stanza errors.
-//! * [`c2s`]: client-to-server streams, both sides, on the shared
-//!   [`stream::Connection`] driving surface.
+//! * [`c2s`]: client-to-server streams, both sides, composed of the
+//!   shared negotiators (STARTTLS, SASL, binding) on the shared core.
 //!
 //! [`manual`] holds the design notes: the "why" of the above.
 //!

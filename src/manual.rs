@@ -4,11 +4,11 @@
 //!
 //! Every protocol role is a value the host drives; nothing in the crate
 //! owns a socket, a clock, a thread or a random source. After each call
-//! that feeds the machine (`handle_input`, `handle_eof`, `handle_timeout`,
-//! `send`, `close`, `tls_established`, and the role's answers such as
-//! `provide_credentials`) the host drains `poll_event` and
-//! `poll_transmit` and re-arms one timer from `poll_timeout`. Time only
-//! ever arrives as an argument, randomness through
+//! that feeds the machine (`handle_input`, `handle_frame`, `handle_eof`,
+//! `handle_timeout`, `send`, `close`, `tls_established`, and the role's
+//! answers such as `provide_credentials`) the host drains `poll_event`
+//! and `poll_transmit` and re-arms one timer from `poll_timeout`. Time
+//! only ever arrives as an argument, randomness through
 //! [`Random`](crate::random::Random), so a test can replay a whole
 //! negotiation byte for byte with virtual time.
 //!
@@ -54,19 +54,64 @@
 //! subtree ends makes child iteration a skip, and dropping, comparing and
 //! writing are loops, never recursion on depth a peer controls.
 //!
-//! # Connections and roles
+//! # One core under every role and every framing
 //!
 //! [`Connection`](crate::stream::Connection) is the one driving surface.
-//! It owns what every role shares: the framer and writer, outgoing bytes,
-//! events, timers, the sticky error, input held while the host is asked
-//! something, what happens to bytes around STARTTLS, and the closing
-//! handshake. A role (the c2s client and server today, s2s and components
-//! later) implements the sealed `Role` trait. It only decides what a
-//! received header or element means and what to answer, through
-//! `send_header`, `send`, `restart` and `send_close`. Roles never see
-//! how bytes are framed. A WebSocket (RFC 7395) or BOSH framing will
-//! replace the framer and header writer inside the connection, and the
-//! roles stay as they are.
+//! Its core owns what every role shares, and has no role vocabulary:
+//!
+//! * **The framing seam.** Roles speak in intents (open our stream, send
+//!   an element, restart, close, keep alive); a
+//!   [`Framing`](crate::stream::Framing) turns them into what travels and
+//!   turns what arrives into the same items: the RFC 6120 byte stream over
+//!   TCP, RFC 7395 WebSocket messages (one standalone element each, with
+//!   `<open/>` and `<close/>`, no STARTTLS, no whitespace keepalives), or
+//!   elements without bytes for a BOSH session to wrap.
+//!   `poll_transmit` keeps the frame boundaries a framing has; on TCP it
+//!   hands over all pending bytes, without a copy into an empty buffer.
+//! * **Questions with tokens.** A role asks its host with
+//!   [`Event::Request`](crate::stream::Event::Request) and a
+//!   [`Token`](crate::stream::Token); the answer carries it back. Any
+//!   number may be open; only a question whose answer decides how the
+//!   next input is read (SASL credentials, a resource) holds input back.
+//!   An answer to no open question is a typed error and the stream goes
+//!   on; after the end, every answer gets the sticky error.
+//! * **Timers** are any number of deadlines the roles and features own;
+//!   `poll_timeout` is the earliest and `handle_timeout` runs every one
+//!   due. The closing grace is the core's own.
+//! * **Stanza hooks.** Every stanza in and out, and the end of the stream,
+//!   pass through one place a feature attaches to; at the end it hands
+//!   back what the peer may not have received
+//!   ([`Event::Unsent`](crate::stream::Event::Unsent)). A refused `send`
+//!   hands the stanza back. Nothing the host hands over is lost.
+//! * **Bounded work per call.** One call queues at most 32 events; the
+//!   rest of its input is read as the host drains them.
+//!
+//! A role (the c2s client and server today; s2s, components and BOSH
+//! next) implements the sealed `Role` trait: it decides what a received
+//! header or element means and what to answer. Hosts that want code
+//! generic over any connection use the public sealed marker
+//! [`Machine`](crate::stream::Machine).
+//!
+//! # Negotiation as data
+//!
+//! Each stream feature (STARTTLS, SASL, resource binding, the legacy
+//! session; stream management, dialback and the component handshake
+//! next) is a negotiator with both sides, which declares what it needs
+//! before it, what it is forbidden after, what it grants and whether the
+//! stream restarts after it. The initiating role runs the next feature
+//! the declarations allow and the peer offers; the receiving role lists
+//! and dispatches to the features the declarations allow at the stream's
+//! stage. That STARTTLS comes before SASL when TLS is required, that it
+//! may never follow authentication, and that binding follows SASL are
+//! consequences of the table, not code in each role.
+//!
+//! # Many sessions
+//!
+//! A server's configuration is one `Arc` its sessions share. Buffers grown
+//! by a large element are released once it is done; the output buffer
+//! keeps at most a stanza's worth, the event queue room for one event,
+//! and the well-known namespaces of stream scopes are not allocated. An
+//! idle bound c2s session holds about 2 KB (`benches/sessions.rs`).
 //!
 //! # Security decisions
 //!
@@ -98,11 +143,14 @@
 //! * Pure functions are tested next to their code.
 //! * Each machine is tested against scripted peer bytes, for every
 //!   condition it detects.
-//! * Both c2s machines run against each other in memory, including with
-//!   byte-by-byte delivery.
-//! * Real peers: Prosody for our client, slixmpp for our server.
+//! * Both c2s machines run against each other in memory over every
+//!   framing (TCP in any chunking down to single bytes, WebSocket
+//!   messages, element frames), through a harness that carries what any
+//!   machine sends to any other.
+//! * Real peers: Prosody and ejabberd for our client, slixmpp for our
+//!   server.
 //! * Independent implementations: scramp for SCRAM, minidom as a second
 //!   XML parser.
 //! * Fuzz targets cover the framer, every SASL server mechanism, the
-//!   SCRAM client and both c2s machines. Their seed corpora are replayed
-//!   by `cargo test`.
+//!   SCRAM client and both c2s machines over TCP and over WebSocket.
+//!   Their seed corpora are replayed by `cargo test`.

@@ -127,7 +127,8 @@ pub struct Server {
     state: State,
     stage: Stage,
     tls: TlsInfo,
-    domain: String,
+    /// Which of the configured domains this stream serves.
+    domain: usize,
     starttls: starttls::Receiver,
     sasl: sasl_negotiation::Receiver,
     bind: bind::Receiver,
@@ -138,7 +139,7 @@ pub struct Server {
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
-            .field("domain", &self.domain)
+            .field("domain", &self.domain())
             .field("state", &self.state)
             .field("stage", &self.stage)
             .field("sasl", &self.sasl)
@@ -193,7 +194,6 @@ impl Connection<Server> {
     ) -> ServerStream {
         let mut core = Core::new(framing, config.limits_before_auth.clone(), ns::CLIENT);
         core.set_timer(NEGOTIATION, Some(now + config.negotiation_timeout));
-        let domain = config.domains.first().cloned().unwrap_or_default();
         let tls = tls.unwrap_or_else(TlsInfo::plaintext);
         let server = Server {
             stage: if tls.active {
@@ -205,7 +205,7 @@ impl Connection<Server> {
             config,
             rng,
             state: State::AwaitHeader,
-            domain,
+            domain: 0,
             starttls: starttls::Receiver,
             sasl: sasl_negotiation::Receiver::default(),
             bind: bind::Receiver::default(),
@@ -238,7 +238,7 @@ impl Connection<Server> {
         };
         let policy = sasl_negotiation::Policy {
             config: &role.config.sasl,
-            domain: &role.domain,
+            domain: domain_of(&role.config, role.domain),
             max_failures: role.config.max_auth_failures,
         };
         let progress = role.sasl.provide(&mut cx, credentials, &policy);
@@ -297,8 +297,13 @@ impl Connection<Server> {
 impl Server {
     fn fallback_header(&self) -> StreamHeader {
         let mut h = StreamHeader::new(ns::CLIENT);
-        h.from = Some(self.domain.clone());
+        h.from = Some(self.domain().to_owned());
         h
+    }
+
+    /// The domain this stream serves.
+    fn domain(&self) -> &str {
+        domain_of(&self.config, self.domain)
     }
 
     fn user(&self) -> Option<&BareJid> {
@@ -335,7 +340,7 @@ impl Server {
             };
             let policy = sasl_negotiation::Policy {
                 config: &self.config.sasl,
-                domain: &self.domain,
+                domain: domain_of(&self.config, self.domain),
                 max_failures: self.config.max_auth_failures,
             };
             self.sasl.advertise(&cx, &mut f, &policy);
@@ -364,7 +369,7 @@ impl Server {
         };
         let policy = sasl_negotiation::Policy {
             config: &self.config.sasl,
-            domain: &self.domain,
+            domain: domain_of(&self.config, self.domain),
             max_failures: self.config.max_auth_failures,
         };
         let authenticated = self.stage.has(Stage::AUTHENTICATED);
@@ -505,13 +510,10 @@ impl Server {
         let ping = Element::new("iq", ns::CLIENT)
             .with_attr("type", "get")
             .with_attr("id", &id)
-            .with_attr("from", &self.domain)
+            .with_attr("from", self.domain())
             .with_attr(
                 "to",
-                self.bind
-                    .jid
-                    .as_ref()
-                    .map_or(self.domain.as_str(), |j| j.as_str()),
+                self.bind.jid.as_ref().map_or(self.domain(), |j| j.as_str()),
             )
             .with_child(Element::new("ping", ns::PING));
         core.send(&ping).expect("valid element");
@@ -523,6 +525,11 @@ impl Server {
     fn is_stanza(el: &Element) -> bool {
         el.ns() == ns::CLIENT && matches!(el.name(), "message" | "presence" | "iq")
     }
+}
+
+/// Configured domain `i`.
+fn domain_of(config: &ServerConfig, i: usize) -> &str {
+    config.domains.get(i).map_or("", String::as_str)
 }
 
 impl Role for Server {
@@ -544,14 +551,15 @@ impl Role for Server {
             .config
             .domains
             .iter()
-            .any(|d| d.eq_ignore_ascii_case(&wanted));
-        if served {
-            self.domain = wanted.to_ascii_lowercase();
+            .position(|d| d.eq_ignore_ascii_case(&wanted));
+        if let Some(i) = served {
+            self.domain = i;
         }
+        let served = served.is_some();
         let mut id = [0u8; 16];
         self.rng.fill(&mut id);
         let mut ours = StreamHeader::new(ns::CLIENT);
-        ours.from = Some(self.domain.clone());
+        ours.from = Some(self.domain().to_owned());
         ours.to = header.from.clone();
         ours.id = Some(id.iter().map(|b| format!("{b:02x}")).collect());
         ours.version = StreamHeader::response_version(header.version, Version::V1_0);

@@ -179,7 +179,8 @@ pub struct Framer {
     /// `StreamOpen`.
     close_pending: bool,
     item_bytes: usize,
-    error: Option<Error>,
+    /// Boxed: only a failed framer has one.
+    error: Option<Box<Error>>,
     consumed: u64,
     /// Stream offset of the first byte of the item being read.
     item_start: u64,
@@ -272,7 +273,7 @@ impl Framer {
 
     /// The error the framer failed with, if it did.
     pub fn error(&self) -> Option<&Error> {
-        self.error.as_ref()
+        self.error.as_deref()
     }
 
     /// Where the error lies, once the framer has failed: the stream offset
@@ -291,11 +292,11 @@ impl Framer {
     /// no `</stream:stream>` yet is not an error here.
     pub fn finish(&mut self) -> Result<(), Error> {
         if let Some(e) = &self.error {
-            return Err(e.clone());
+            return Err((**e).clone());
         }
         if !self.buf.is_empty() {
             let e = Error::UnexpectedEof;
-            self.error = Some(e.clone());
+            self.error = Some(Box::new(e.clone()));
             self.error_offset = Some(self.item_start);
             return Err(e);
         }
@@ -310,11 +311,11 @@ impl Framer {
     /// returned before the error stand.
     pub fn next_event(&mut self, input: &mut &[u8]) -> Result<Option<FrameEvent>, Error> {
         if let Some(e) = &self.error {
-            return Err(e.clone());
+            return Err((**e).clone());
         }
         let r = self.step(input);
         if let Err(e) = &r {
-            self.error = Some(e.clone());
+            self.error = Some(Box::new(e.clone()));
             self.error_offset = Some(self.item_start);
             self.buf = Vec::new();
         }

@@ -222,7 +222,8 @@ enum Exchange {
 /// The receiving side.
 pub(crate) struct Receiver {
     exchange: Exchange,
-    advertised: Option<sasl::Advertisement>,
+    /// Boxed: only a stream that has not authenticated needs it.
+    advertised: Option<Box<sasl::Advertisement>>,
     failures: u32,
     /// Who authenticated, and how, once done.
     pub(crate) authenticated: Option<(BareJid, Mechanism)>,
@@ -263,7 +264,7 @@ impl Receiver {
         let adv = policy.config.advertisement(cx.tls);
         f.mechanisms = Some(adv.mechanisms.clone());
         f.channel_bindings = adv.channel_bindings.clone();
-        self.advertised = Some(adv);
+        self.advertised = Some(Box::new(adv));
     }
 
     /// Whether `el` is SASL's to handle: an `<auth/>` starting an
@@ -288,7 +289,7 @@ impl Receiver {
             el.name(),
         ) {
             (Exchange::Idle, "auth") => {
-                let Some(adv) = self.advertised.clone() else {
+                let Some(adv) = self.advertised.as_deref().cloned() else {
                     return self.failure(cx, sasl::Condition::EncryptionRequired, policy);
                 };
                 let mechanism = el.attr("mechanism").unwrap_or("");
