@@ -27,6 +27,12 @@ fn corpus(target: &str) -> PathBuf {
 /// server, server to client).
 fn record_session() -> (Vec<u8>, Vec<u8>) {
     let mut p = Pair::new(fuzzing::client_config(), fuzzing::server_config());
+    converse(&mut p);
+    (p.to_server, p.to_client)
+}
+
+/// Negotiates, sends one message each way and closes.
+fn converse(p: &mut Pair) {
     p.run();
     let me = p.client_online().expect("online");
     let message = |to: &str, body: &str| {
@@ -42,7 +48,6 @@ fn record_session() -> (Vec<u8>, Vec<u8>) {
         p.client.is_closed() && p.server.is_closed(),
         "the recorded session did not finish"
     );
-    (p.to_server, p.to_client)
 }
 
 /// The same over WebSocket: what each side received, as NUL-separated
@@ -54,18 +59,7 @@ fn record_websocket_session() -> (Vec<u8>, Vec<u8>) {
         Arc::new(fuzzing::server_config()),
         Some(fuzzing::tls_info()),
     );
-    p.run();
-    let me = p.client_online().expect("online");
-    let message = |to: &str, body: &str| {
-        Element::new("message", ns::CLIENT)
-            .with_attr("to", to)
-            .with_child(Element::new("body", ns::CLIENT).with_text(body))
-    };
-    p.server.send(message(&me, "echo")).unwrap();
-    p.client.send(message(&me, "hi")).unwrap();
-    p.client.close(p.now);
-    p.run();
-    assert!(p.client.is_closed() && p.server.is_closed());
+    converse(&mut p);
     (p.up.messages.join(&0u8), p.down.messages.join(&0u8))
 }
 

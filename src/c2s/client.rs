@@ -212,11 +212,7 @@ impl Connection<Client> {
         let mut core = Core::new(framing, config.limits.clone(), ns::CLIENT);
         core.set_timer(NEGOTIATION, Some(now + config.negotiation_timeout));
         let tls = tls.unwrap_or_else(TlsInfo::plaintext);
-        let stage = if tls.active {
-            Stage::SECURE
-        } else {
-            Stage::NONE
-        };
+        let stage = Stage::of(&tls);
         let mut client = Client {
             tls,
             config,

@@ -196,11 +196,7 @@ impl Connection<Server> {
         core.set_timer(NEGOTIATION, Some(now + config.negotiation_timeout));
         let tls = tls.unwrap_or_else(TlsInfo::plaintext);
         let server = Server {
-            stage: if tls.active {
-                Stage::SECURE
-            } else {
-                Stage::NONE
-            },
+            stage: Stage::of(&tls),
             tls,
             config,
             rng,
@@ -236,11 +232,7 @@ impl Connection<Server> {
             tls: &mut role.tls,
             rng: &mut *role.rng,
         };
-        let policy = sasl_negotiation::Policy {
-            config: &role.config.sasl,
-            domain: domain_of(&role.config, role.domain),
-            max_failures: role.config.max_auth_failures,
-        };
+        let policy = sasl_policy(&role.config, role.domain);
         let progress = role.sasl.provide(&mut cx, credentials, &policy);
         role.progress(&mut self.core, Feature::Sasl, progress, now)?;
         self.after_answer(now)
@@ -333,17 +325,7 @@ impl Server {
                 .advertise(&mut f, self.config.tls == TlsRequirement::Required);
         }
         if self.offers(core, Feature::Sasl) {
-            let cx = Cx {
-                core,
-                tls: &mut self.tls,
-                rng: &mut *self.rng,
-            };
-            let policy = sasl_negotiation::Policy {
-                config: &self.config.sasl,
-                domain: domain_of(&self.config, self.domain),
-                max_failures: self.config.max_auth_failures,
-            };
-            self.sasl.advertise(&cx, &mut f, &policy);
+            self.sasl.advertise(&self.tls, &mut f, &self.config.sasl);
         }
         if self.offers(core, Feature::Bind) {
             self.bind.advertise(&mut f);
@@ -367,11 +349,7 @@ impl Server {
             tls: &mut self.tls,
             rng: &mut *self.rng,
         };
-        let policy = sasl_negotiation::Policy {
-            config: &self.config.sasl,
-            domain: domain_of(&self.config, self.domain),
-            max_failures: self.config.max_auth_failures,
-        };
+        let policy = sasl_policy(&self.config, self.domain);
         let authenticated = self.stage.has(Stage::AUTHENTICATED);
         let starttls_offered = self.config.tls != TlsRequirement::Unavailable
             && cx.core.allows_starttls()
@@ -530,6 +508,15 @@ impl Server {
 /// Configured domain `i`.
 fn domain_of(config: &ServerConfig, i: usize) -> &str {
     config.domains.get(i).map_or("", String::as_str)
+}
+
+/// SASL's policy for a stream serving configured domain `domain`.
+fn sasl_policy(config: &ServerConfig, domain: usize) -> sasl_negotiation::Policy<'_> {
+    sasl_negotiation::Policy {
+        config: &config.sasl,
+        domain: domain_of(config, domain),
+        max_failures: config.max_auth_failures,
+    }
 }
 
 impl Role for Server {

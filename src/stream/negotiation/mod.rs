@@ -37,6 +37,16 @@ impl Stage {
     /// A resource is bound: stanzas may flow.
     pub(crate) const BOUND: Stage = Stage(4);
 
+    /// Where a stream starts: secure when TLS came before it (direct TLS,
+    /// `wss:`).
+    pub(crate) fn of(tls: &TlsInfo) -> Stage {
+        if tls.active {
+            Stage::SECURE
+        } else {
+            Stage::NONE
+        }
+    }
+
     /// Whether every bit of `other` is set.
     pub(crate) const fn has(self, other: Stage) -> bool {
         self.0 & other.0 == other.0

@@ -14,7 +14,7 @@ use jid::BareJid;
 
 use super::{Cx, Progress, Rules, Stage};
 use crate::ns;
-use crate::sasl::{self, ClientCredentials, Mechanism, Selection};
+use crate::sasl::{self, ClientCredentials, Mechanism, Selection, TlsInfo};
 use crate::stream::features::{Features, decode_sasl, encode_sasl};
 use crate::stream::{Condition, Error, Request, StreamError, Token};
 use crate::xml::Element;
@@ -260,8 +260,13 @@ pub(crate) struct Policy<'a> {
 
 impl Receiver {
     /// Lists the mechanisms (and XEP-0440 binding types) for this stream.
-    pub(crate) fn advertise(&mut self, cx: &Cx<'_>, f: &mut Features, policy: &Policy<'_>) {
-        let adv = policy.config.advertisement(cx.tls);
+    pub(crate) fn advertise(
+        &mut self,
+        tls: &TlsInfo,
+        f: &mut Features,
+        config: &sasl::ServerConfig,
+    ) {
+        let adv = config.advertisement(tls);
         f.mechanisms = Some(adv.mechanisms.clone());
         f.channel_bindings = adv.channel_bindings.clone();
         self.advertised = Some(Box::new(adv));
