@@ -43,6 +43,7 @@ pub mod c2s;
 pub mod manual;
 pub mod ns;
 pub mod random;
+pub mod s2s;
 pub mod sasl;
 pub mod stanza;
 pub mod stream;

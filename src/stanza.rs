@@ -289,6 +289,12 @@ impl StanzaError {
         let el = stanza
             .children()
             .find(|c| c.name() == "error" && c.ns() == stanza.ns())?;
+        Some(StanzaError::from_error(el))
+    }
+
+    /// Reads an `<error/>` element itself (in a content namespace), as
+    /// dialback errors carry it (XEP-0220 §2.5).
+    pub fn from_error(el: ElementRef<'_>) -> StanzaError {
         let kind = el
             .attr("type")
             .and_then(|t| t.parse().ok())
@@ -315,7 +321,7 @@ impl StanzaError {
                 err.application = Some(c.to_owned());
             }
         }
-        Some(err)
+        err
     }
 
     /// The error reply to `stanza` (RFC 6120 §8.3.1): same name and id,
