@@ -89,18 +89,7 @@ impl Kind {
     }
 }
 
-/// The `type` of a dialback answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    /// The key is good: the domain pair may carry stanzas.
-    Valid,
-    /// The key is not (XEP-0220 §2.1.1).
-    Invalid,
-    /// Verification could not be done (XEP-0220 §2.5), with the stanza
-    /// error condition that says why (`item-not-found`,
-    /// `remote-connection-failed`, ...).
-    Error(DefinedCondition),
-}
+pub use crate::stream::Verdict;
 
 /// A `<db:result/>` or `<db:verify/>` element, read or to be written.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -137,6 +137,25 @@ pub enum Event {
         /// The endpoint, as the server gave it.
         uri: String,
     },
+    /// A domain pair of a server-to-server stream was judged (XEP-0220):
+    /// stanzas from `from` to `to` may flow on this stream once the
+    /// verdict is [`Verdict::Valid`].
+    Pair {
+        /// The sending domain.
+        from: BareJid,
+        /// The receiving domain.
+        to: BareJid,
+        /// The verdict.
+        verdict: Verdict,
+    },
+    /// The Authoritative Server answered a key verification the host asked
+    /// for on this stream (XEP-0220 §2.1.2).
+    Verified {
+        /// What the host's request returned.
+        token: Token,
+        /// The answer.
+        verdict: Verdict,
+    },
     /// Stanzas the host sent that the peer is not known to have received,
     /// handed back as the stream ends (just before [`Event::Closed`]) by a
     /// feature that tracks them (stream management, XEP-0198), so that the
@@ -153,6 +172,19 @@ pub enum Event {
         /// What is asked.
         request: Request,
     },
+}
+
+/// The judgement on a dialback key (XEP-0220 §2.1, §2.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Verdict {
+    /// The key is good: the domain pair may carry stanzas.
+    Valid,
+    /// The key is not.
+    Invalid,
+    /// No judgement could be made, for the stanza error condition given
+    /// (`item-not-found`, `remote-server-timeout`, ...).
+    Error(crate::stanza::DefinedCondition),
 }
 
 /// How a peer was authenticated.
@@ -198,6 +230,8 @@ mod sealed {
     pub trait Sealed {}
     impl Sealed for crate::c2s::client::Client {}
     impl Sealed for crate::c2s::server::Server {}
+    impl Sealed for crate::s2s::incoming::Incoming {}
+    impl Sealed for crate::s2s::outgoing::Outgoing {}
     #[cfg(test)]
     impl Sealed for super::tests::Asker {}
 }
@@ -254,6 +288,10 @@ pub enum SendError {
     /// The stream is closing or closed.
     #[error("the stream is closed")]
     Closed,
+    /// A server-to-server stream not (yet) authorized for the stanza's
+    /// domain pair, or a stanza without `from` or `to`.
+    #[error("the stream is not authorized for this domain pair")]
+    Unauthorized,
     /// The stanza is larger than the peer accepts (XEP-0478).
     #[error("stanza of {size} bytes exceeds the peer's limit of {limit}")]
     TooLarge {
@@ -428,11 +466,24 @@ impl Core {
         self.hook = Some(hook);
     }
 
+    /// A token no other question or request of this connection has.
+    pub(crate) fn new_token(&mut self) -> Token {
+        self.next_token += 1;
+        Token(self.next_token)
+    }
+
+    /// Closes our stream and gives the peer [`CLOSE_GRACE`] to close its.
+    pub(crate) fn close(&mut self, now: Instant) {
+        if self.error.is_none() && !self.sent_close {
+            self.send_close();
+            self.set_timer(CLOSE_TIMER, Some(now + CLOSE_GRACE));
+        }
+    }
+
     /// Asks the host `request`; `gating` holds input back until the
     /// answer (what is read next depends on it).
     pub(crate) fn ask(&mut self, request: Request, gating: bool) -> Token {
-        self.next_token += 1;
-        let token = Token(self.next_token);
+        let token = self.new_token();
         self.questions.push((token, gating));
         self.events.push_back(Event::Request { token, request });
         token
@@ -867,11 +918,7 @@ impl<R: Role> Connection<R> {
     /// Closes the stream (RFC 6120 §4.4): our closing tag is queued; the
     /// connection ends when the peer closes too, or after [`CLOSE_GRACE`].
     pub fn close(&mut self, now: Instant) {
-        if self.core.error.is_some() || self.core.sent_close {
-            return;
-        }
-        self.core.send_close();
-        self.core.set_timer(CLOSE_TIMER, Some(now + CLOSE_GRACE));
+        self.core.close(now);
     }
 
     /// Ends the stream with a stream error the host decided on (RFC 6120

@@ -14,7 +14,7 @@ pub(crate) mod negotiation;
 pub use condition::Condition;
 pub use connection::{
     AnswerError, AuthMethod, CLOSE_GRACE, CloseReason, Connection, Error, Event, Machine, Refused,
-    SendError, Token,
+    SendError, Token, Verdict,
 };
 pub use error::StreamError;
 pub use framing::{Frame, Framing, Transmit};
@@ -38,5 +38,21 @@ pub enum Request {
         jid: jid::BareJid,
         /// The resource the client asked for.
         requested: Option<String>,
+    },
+    /// A remote server asks to send stanzas from `from` to our `to` on an
+    /// incoming server-to-server stream (XEP-0220 §2.2.1): the host checks
+    /// `key` with the Authoritative Server for `from` (a `<db:verify/>` on
+    /// an outgoing stream to it, see `OutgoingStream::verify`) and answers
+    /// with `IncomingStream::dialback_verdict`. Stanzas of other domain
+    /// pairs keep flowing meanwhile.
+    Dialback {
+        /// The Sender Domain.
+        from: jid::BareJid,
+        /// Our domain.
+        to: jid::BareJid,
+        /// The id of the stream the key was given for (ours).
+        stream_id: String,
+        /// The key.
+        key: String,
     },
 }
