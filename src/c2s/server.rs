@@ -645,9 +645,16 @@ impl Role for Server {
         }
     }
 
-    fn on_send(&mut self, _core: &mut Core, _stanza: &mut Element) -> Result<(), SendError> {
+    fn on_send(&mut self, _core: &mut Core, stanza: &mut Element) -> Result<(), SendError> {
         if self.state != State::Online {
             return Err(SendError::NotOnline);
+        }
+        // A stanza routed from a server-to-server or component stream
+        // moves into this stream's content namespace (RFC 6120 §4.8.3).
+        for other in [ns::SERVER, ns::COMPONENT_ACCEPT] {
+            if stanza.ns() == other {
+                stanza.move_ns(other, ns::CLIENT);
+            }
         }
         Ok(())
     }

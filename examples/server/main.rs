@@ -2,12 +2,15 @@
 //! client, rustls for STARTTLS, the crate's `ServerStream` for everything
 //! XMPP, and a router that delivers messages, presence and iqs between the
 //! connected sessions. Users and passwords are given on the command line;
-//! the server keeps only their SCRAM records.
+//! the server keeps only their SCRAM records. With `--s2s-listen` it
+//! federates with other servers by Server Dialback (see `s2s.rs`).
 //!
 //! ```text
 //! cargo run --example server -- --listen 127.0.0.1:5222 --domain example.test \
 //!     --user juliet:secret [--user romeo:secret ...] [--cert cert.pem --key key.pem] \
 //!     [--decoy-key-file FILE] [--idle-seconds N]
+//!     [--s2s-listen ADDR [--s2s-tls required|optional|none]
+//!      [--dialback-secret SECRET] [--s2s-peer DOMAIN=ADDR ...]]
 //! ```
 //!
 //! Without `--cert`/`--key` it makes a self-signed certificate for the
@@ -16,6 +19,8 @@
 //! user sees the same SCRAM salt on every attempt, as a real one does.
 //! `--idle-seconds` sets how long a session may stay silent (0: forever).
 //! It prints `listening on ADDR` once it accepts connections.
+
+mod s2s;
 
 use std::collections::HashMap;
 use std::io::{self, ErrorKind, Read, Write};
@@ -36,6 +41,8 @@ use xmpp_sansio::xml::Element;
 
 struct Shared {
     domain: String,
+    /// Federation, when the server takes part in it.
+    federation: std::sync::OnceLock<Arc<s2s::Federation>>,
     /// One stream configuration for every session.
     config: Arc<ServerConfig>,
     users: HashMap<String, Vec<ScramCredentials>>,
@@ -64,12 +71,21 @@ struct Args {
     decoy_key_file: Option<String>,
     /// Idle timeout in seconds, 0 for none.
     idle: Option<u64>,
+    /// Where to accept server-to-server connections.
+    s2s_listen: Option<String>,
+    s2s_tls: xmpp_sansio::s2s::TlsRequirement,
+    dialback_secret: Option<String>,
+    /// Addresses of remote domains.
+    s2s_peers: HashMap<String, String>,
 }
 
 fn args() -> Result<Args, String> {
     let (mut listen, mut domain, mut users, mut cert, mut key) =
         (None, None, Vec::new(), None, None);
     let (mut decoy_key_file, mut idle) = (None, None);
+    let (mut s2s_listen, mut dialback_secret) = (None, None);
+    let mut s2s_tls = xmpp_sansio::s2s::TlsRequirement::Optional;
+    let mut s2s_peers = HashMap::new();
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
@@ -84,6 +100,22 @@ fn args() -> Result<Args, String> {
             "--cert" => cert = Some(value()?),
             "--key" => key = Some(value()?),
             "--decoy-key-file" => decoy_key_file = Some(value()?),
+            "--s2s-listen" => s2s_listen = Some(value()?),
+            "--dialback-secret" => dialback_secret = Some(value()?),
+            "--s2s-tls" => {
+                use xmpp_sansio::s2s::TlsRequirement;
+                s2s_tls = match value()?.as_str() {
+                    "required" => TlsRequirement::Required,
+                    "optional" => TlsRequirement::Optional,
+                    "none" => TlsRequirement::Unavailable,
+                    _ => return Err("--s2s-tls takes required, optional or none".into()),
+                }
+            }
+            "--s2s-peer" => {
+                let v = value()?;
+                let (d, a) = v.split_once('=').ok_or("--s2s-peer takes DOMAIN=ADDR")?;
+                s2s_peers.insert(d.to_owned(), a.to_owned());
+            }
             "--idle-seconds" => {
                 idle = Some(
                     value()?
@@ -103,6 +135,10 @@ fn args() -> Result<Args, String> {
         files: cert.zip(key),
         decoy_key_file,
         idle,
+        s2s_listen,
+        s2s_tls,
+        dialback_secret,
+        s2s_peers,
     })
 }
 
@@ -212,6 +248,13 @@ const POLL: Duration = Duration::from_millis(20);
 /// the server itself answers.
 fn route(shared: &Shared, stanza: Element) -> Option<Element> {
     let to = stanza.attr("to").unwrap_or(&shared.domain).to_owned();
+    let domain = to.parse::<jid::Jid>().map(|j| j.domain().to_string());
+    if let (Ok(domain), Some(federation)) = (&domain, shared.federation.get())
+        && !domain.eq_ignore_ascii_case(&shared.domain)
+    {
+        federation.route(stanza);
+        return None;
+    }
     let sessions = shared.sessions.lock().expect("router lock");
     let targets: Vec<&Sender<Element>> = if to.contains('/') {
         sessions.get(&to).into_iter().collect()
@@ -383,6 +426,10 @@ fn main() -> std::process::ExitCode {
         files,
         decoy_key_file,
         idle,
+        s2s_listen,
+        s2s_tls,
+        dialback_secret,
+        s2s_peers,
     } = match args() {
         Ok(a) => a,
         Err(e) => {
@@ -426,12 +473,52 @@ fn main() -> std::process::ExitCode {
         config.idle_timeout = (idle > 0).then(|| Duration::from_secs(idle));
     }
     let shared = Arc::new(Shared {
+        federation: std::sync::OnceLock::new(),
         domain,
         config: Arc::new(config),
         users: records,
         tls,
         sessions: Mutex::new(HashMap::new()),
     });
+    if let Some(addr) = s2s_listen {
+        let secret = match &dialback_secret {
+            Some(s) => xmpp_sansio::s2s::DialbackSecret::new(s.as_bytes()),
+            None => xmpp_sansio::s2s::DialbackSecret::generate(&mut OsRandom),
+        };
+        let mut s2s_config = xmpp_sansio::s2s::ServerConfig::new(&[&shared.domain], secret);
+        s2s_config.tls = s2s_tls;
+        let weak = Arc::downgrade(&shared);
+        let deliver = Box::new(move |stanza: Element| {
+            if let Some(shared) = weak.upgrade()
+                && let Some(reply) = route(&shared, stanza)
+            {
+                // An error or answer from this server goes back to the
+                // remote sender.
+                route(&shared, reply);
+            }
+        });
+        let federation = Arc::new(s2s::Federation::new(
+            shared.domain.clone(),
+            Arc::new(s2s_config),
+            shared.tls.clone(),
+            s2s_peers,
+            deliver,
+        ));
+        let _ = shared.federation.set(federation.clone());
+        match TcpListener::bind(&addr) {
+            Ok(l) => {
+                println!(
+                    "s2s listening on {}",
+                    l.local_addr().map(|a| a.to_string()).unwrap_or(addr)
+                );
+                std::thread::spawn(move || federation.listen(l));
+            }
+            Err(e) => {
+                eprintln!("s2s listen {addr}: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+    }
     let listener = match TcpListener::bind(&listen) {
         Ok(l) => l,
         Err(e) => {
