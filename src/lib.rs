@@ -15,6 +15,8 @@
 //! * [`stanza`]: typed message, presence and iq views; stanza errors.
 //! * [`c2s`]: client-to-server streams, both sides, composed of the
 //!   shared negotiators (STARTTLS, SASL, binding) on the shared core.
+//! * [`s2s`]: server-to-server streams, both directions, with Server
+//!   Dialback (XEP-0220) in its three roles and XEP-0185 keys.
 //!
 //! [`manual`] holds the design notes: the "why" of the above.
 //!

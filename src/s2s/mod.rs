@@ -17,6 +17,87 @@
 //! Not here yet: SASL EXTERNAL for servers (XEP-0178), target
 //! multiplexing (XEP-0220 §2.7.2), bidirectional streams (XEP-0288).
 //!
+//! # A host serving s2s
+//!
+//! Servers A and B, each with its outgoing stream to the other and the
+//! incoming stream from it, wired back to back in memory. B's host turns
+//! the key A sent into a `<db:verify/>` on B's own stream to A and passes
+//! A's answer back; then a stanza crosses. A real host does the same with
+//! sockets (see `examples/server/s2s.rs`).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Instant;
+//! use xmpp_sansio::random::OsRandom;
+//! use xmpp_sansio::s2s::{DialbackSecret, IncomingStream, OutgoingStream, ServerConfig, TlsRequirement};
+//! use xmpp_sansio::stream::{Connection, Event, Machine, Request, Verdict};
+//! use xmpp_sansio::xml::Element;
+//!
+//! let now = Instant::now();
+//! let server = |domain: &str, secret: &str| {
+//!     let mut c = ServerConfig::new(&[domain], DialbackSecret::new(secret.as_bytes()));
+//!     c.tls = TlsRequirement::Unavailable; // a real host runs STARTTLS
+//!     Arc::new(c)
+//! };
+//! let (a, b) = (server("a.example", "secret of a"), server("b.example", "secret of b"));
+//! let (a_dom, b_dom) = ("a.example".parse().unwrap(), "b.example".parse().unwrap());
+//! let mut a_out = OutgoingStream::new(a.clone(), a_dom, b_dom, None, Box::new(OsRandom), now);
+//! let mut b_in = IncomingStream::new(b.clone(), None, Box::new(OsRandom), now);
+//! let (a_dom, b_dom) = ("a.example".parse().unwrap(), "b.example".parse().unwrap());
+//! let mut b_out = OutgoingStream::new(b, b_dom, a_dom, None, Box::new(OsRandom), now);
+//! let mut a_in = IncomingStream::new(a, None, Box::new(OsRandom), now);
+//!
+//! /// What one side writes, the other reads.
+//! fn wire<X: Machine, Y: Machine>(from: &mut Connection<X>, to: &mut Connection<Y>, now: Instant) {
+//!     let mut bytes = Vec::new();
+//!     while from.poll_transmit(&mut bytes).is_some() {}
+//!     if !bytes.is_empty() {
+//!         to.handle_input(&bytes, now).unwrap();
+//!     }
+//! }
+//!
+//! let mut checks = Vec::new(); // (B's verify token, B's question token)
+//! let mut accepted = false;
+//! let mut delivered = None;
+//! for _ in 0..20 {
+//!     wire(&mut a_out, &mut b_in, now);
+//!     wire(&mut b_in, &mut a_out, now);
+//!     wire(&mut b_out, &mut a_in, now);
+//!     wire(&mut a_in, &mut b_out, now);
+//!     // B's host: a key from A is checked with A, the Authoritative Server.
+//!     while let Some(ev) = b_in.poll_event() {
+//!         match ev {
+//!             Event::Request { token, request: Request::Dialback { from, to, stream_id, key } } => {
+//!                 let ours = b_out.verify(&from, &to, &stream_id, &key, now).unwrap();
+//!                 checks.push((ours, token));
+//!             }
+//!             Event::Stanza(stanza) => delivered = Some(stanza),
+//!             _ => {}
+//!         }
+//!     }
+//!     while let Some(ev) = b_out.poll_event() {
+//!         if let Event::Verified { token, verdict } = ev {
+//!             let (_, question) = checks.iter().find(|(t, _)| *t == token).copied().unwrap();
+//!             b_in.dialback_verdict(question, verdict, now).unwrap();
+//!         }
+//!     }
+//!     // A's host: A learns B's verdict on its key and sends.
+//!     while let Some(ev) = a_out.poll_event() {
+//!         if let Event::Pair { verdict: Verdict::Valid, .. } = ev {
+//!             accepted = true;
+//!             let hi = Element::new("message", "jabber:server")
+//!                 .with_attr("from", "juliet@a.example/balcony")
+//!                 .with_attr("to", "romeo@b.example")
+//!                 .with_child(Element::new("body", "jabber:server").with_text("hi"));
+//!             a_out.send(hi).unwrap();
+//!         }
+//!     }
+//!     while a_in.poll_event().is_some() {} // A's incoming side: B's own key
+//! }
+//! assert!(accepted);
+//! assert_eq!(delivered.unwrap().attr("from"), Some("juliet@a.example/balcony"));
+//! ```
+//!
 //! [`Event::Pair`]: crate::stream::Event::Pair
 //! [`Event::Verified`]: crate::stream::Event::Verified
 //! [`Request::Dialback`]: crate::stream::Request::Dialback
