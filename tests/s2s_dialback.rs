@@ -568,3 +568,62 @@ fn the_authoritative_server_answers_verify_from_its_secret() {
     );
     assert!(failed_with(r, Condition::NotAuthorized));
 }
+
+#[test]
+fn target_multiplexing_only_toward_a_peer_that_announced_dialback_errors() {
+    let a = config(&["a.example"], "sa", TlsRequirement::Unavailable);
+    let b = config(
+        &["b.example", "chat.b.example"],
+        "sb",
+        TlsRequirement::Unavailable,
+    );
+    let mut f = Federation::new(&a, &b, "a.example", "b.example");
+    // Before the features: not known to be supported.
+    assert_eq!(
+        f.a.out
+            .authorize_pair(jid("a.example"), jid("chat.b.example"), f.now),
+        Err(SendError::Unauthorized)
+    );
+    f.run();
+    // B announced <dialback><errors/></dialback> (XEP-0220 §2.7.2).
+    f.a.out
+        .authorize_pair(jid("a.example"), jid("chat.b.example"), f.now)
+        .unwrap();
+    f.run();
+    assert_eq!(
+        Server::pairs(&f.a.out_events),
+        [
+            ("a.example".into(), "b.example".into(), Verdict::Valid),
+            ("a.example".into(), "chat.b.example".into(), Verdict::Valid)
+        ]
+    );
+    f.a.out
+        .send(message("juliet@a.example/x", "room@chat.b.example", "hi"))
+        .unwrap();
+    f.run();
+    assert_eq!(
+        stanzas(&f.b.in_events)[0].attr("to"),
+        Some("room@chat.b.example")
+    );
+    // A peer without the feature gets no target multiplexing.
+    let now = Instant::now();
+    let mut out = OutgoingStream::new(
+        config(&["a.example"], "sa", TlsRequirement::Unavailable),
+        jid("a.example"),
+        jid("b.example"),
+        None,
+        Box::new(SeededRandom::new(8)),
+        now,
+    );
+    out.handle_input(
+        b"<stream:stream xmlns='jabber:server' xmlns:db='jabber:server:dialback' \
+          xmlns:stream='http://etherx.jabber.org/streams' from='b.example' id='X' version='1.0'>\
+          <stream:features/>",
+        now,
+    )
+    .unwrap();
+    assert_eq!(
+        out.authorize_pair(jid("a.example"), jid("chat.b.example"), now),
+        Err(SendError::Unauthorized)
+    );
+}

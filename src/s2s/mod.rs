@@ -14,8 +14,9 @@
 //!   once from our own secret (we are the Authoritative Server). Every
 //!   stanza is authorized by the domain pairs verified on that stream.
 //!
-//! Not here yet: SASL EXTERNAL for servers (XEP-0178), target
-//! multiplexing (XEP-0220 §2.7.2), bidirectional streams (XEP-0288).
+//! Target multiplexing (XEP-0220 §2.7.2) is used only toward a server
+//! that announced dialback with error handling. Not here yet: SASL
+//! EXTERNAL for servers (XEP-0178), bidirectional streams (XEP-0288).
 //!
 //! # A host serving s2s
 //!

@@ -49,10 +49,12 @@ enum Key {
     Valid,
 }
 
-/// A sending domain of ours.
+/// A domain pair of this stream: one of our domains sending to one of
+/// the remote server's.
 #[derive(Debug)]
 struct Sender {
     domain: BareJid,
+    target: BareJid,
     key: Key,
 }
 
@@ -78,6 +80,9 @@ pub struct Outgoing {
     verifications: Vec<Verification>,
     /// Verifications asked for before the stream was ready.
     queued: Vec<Dialback>,
+    /// The remote server announced dialback with error handling
+    /// (XEP-0220 §2.4.2).
+    errors_feature: bool,
     next_timer: u16,
     starttls: starttls::Initiator,
 }
@@ -125,6 +130,7 @@ impl Connection<Outgoing> {
             tls,
             senders: vec![Sender {
                 domain: local.clone(),
+                target: remote.clone(),
                 key: Key::Unsent,
             }],
             local,
@@ -135,6 +141,7 @@ impl Connection<Outgoing> {
             stream_id: None,
             verifications: Vec::new(),
             queued: Vec::new(),
+            errors_feature: false,
             next_timer: FIRST_TIMER,
             starttls: starttls::Initiator::default(),
         };
@@ -145,17 +152,39 @@ impl Connection<Outgoing> {
     /// Asks to send stanzas from `domain` too (sender multiplexing,
     /// XEP-0220 §2.7.1): another key goes out once the stream is ready.
     pub fn authorize(&mut self, domain: BareJid, now: Instant) -> Result<(), SendError> {
+        let target = self.role.remote.clone();
+        self.authorize_pair(domain, target, now)
+    }
+
+    /// Asks to send stanzas from our `domain` to `target`, another domain
+    /// of the remote server (target multiplexing, XEP-0220 §2.7.2): only
+    /// once the remote server has announced dialback with error handling
+    /// (`Unauthorized` before that, or without it).
+    pub fn authorize_pair(
+        &mut self,
+        domain: BareJid,
+        target: BareJid,
+        now: Instant,
+    ) -> Result<(), SendError> {
         if self.core.error().is_some() || self.role.state == State::Done {
             return Err(SendError::Closed);
         }
-        if !self.role.config.serves(domain.as_str()) {
+        if !self.role.config.serves(domain.as_str())
+            || (target != self.role.remote && !self.role.errors_feature)
+        {
             return Err(SendError::Unauthorized);
         }
-        if self.role.senders.iter().any(|s| s.domain == domain) {
+        if self
+            .role
+            .senders
+            .iter()
+            .any(|s| s.domain == domain && s.target == target)
+        {
             return Ok(());
         }
         self.role.senders.push(Sender {
             domain,
+            target,
             key: Key::Unsent,
         });
         if self.role.state == State::Ready {
@@ -245,11 +274,11 @@ impl Outgoing {
             let key = self
                 .config
                 .secret
-                .key(self.remote.as_str(), sender.domain.as_str(), &id);
+                .key(sender.target.as_str(), sender.domain.as_str(), &id);
             let request = Dialback::request(
                 Kind::Result,
                 sender.domain.as_str(),
-                self.remote.as_str(),
+                sender.target.as_str(),
                 None,
                 &key,
             );
@@ -269,6 +298,7 @@ impl Outgoing {
 
     fn on_features(&mut self, core: &mut Core, el: &Element, now: Instant) -> Result<(), Error> {
         let f = Features::parse(el);
+        self.errors_feature = super::dialback::offers_errors(el);
         let secure = self.stage.has(Stage::SECURE);
         if !secure
             && self.config.tls != TlsRequirement::Unavailable
@@ -300,11 +330,10 @@ impl Outgoing {
             // A key for us on our own outgoing stream: no bidi here.
             return Err(core.fail(StreamError::new(Condition::UnsupportedStanzaType)));
         };
-        let remote = self.remote.as_str();
         let sender = self.senders.iter_mut().find(|s| {
             s.domain.as_str() == answer.to
+                && s.target.as_str() == answer.from
                 && matches!(s.key, Key::Waiting(_))
-                && answer.from == remote
         });
         let Some(sender) = sender else {
             // XEP-0220 §3.1: no request of ours asked for this.
@@ -317,15 +346,11 @@ impl Outgoing {
             core.set_timer(t, None);
         }
         sender.key = Key::Valid;
-        let from = sender.domain.clone();
+        let (from, to) = (sender.domain.clone(), sender.target.clone());
         if verdict != Verdict::Valid {
-            self.senders.retain(|s| s.domain != from);
+            self.senders.retain(|s| s.domain != from || s.target != to);
         }
-        core.emit(Event::Pair {
-            from,
-            to: self.remote.clone(),
-            verdict,
-        });
+        core.emit(Event::Pair { from, to, verdict });
         Ok(())
     }
 
@@ -462,7 +487,7 @@ impl Role for Outgoing {
             let sender = self.senders.swap_remove(i);
             core.emit(Event::Pair {
                 from: sender.domain,
-                to: self.remote.clone(),
+                to: sender.target,
                 verdict: timeout,
             });
         } else if let Some(i) = self.verifications.iter().position(|v| v.timer == timer) {
@@ -489,8 +514,8 @@ impl Role for Outgoing {
         let valid = self
             .senders
             .iter()
-            .any(|s| s.domain == from && s.key == Key::Valid);
-        if !valid || to != self.remote {
+            .any(|s| s.domain == from && s.target == to && s.key == Key::Valid);
+        if !valid {
             return Err(SendError::Unauthorized);
         }
         if stanza.ns() == ns::CLIENT {
