@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run --example client -- --jid JID --password PW [--server HOST:PORT]
 //!     [--insecure-tls] [--direct-tls] [--plaintext] [--tls12] [--mechanism NAME]
-//!     [--to JID --message TEXT] [--receive N] [--verbose]
+//!     [--to JID --message TEXT] [--receive N] [--echo] [--verbose]
 //! ```
 //!
 //! Prints `online as FULLJID` once bound, sends the message if asked,
@@ -41,6 +41,8 @@ struct Args {
     to: Option<String>,
     message: Option<String>,
     receive: usize,
+    /// Answer every chat message with `echo: BODY`.
+    echo: bool,
     tls12: bool,
     verbose: bool,
 }
@@ -57,6 +59,7 @@ fn parse_args() -> Result<Args, String> {
         to: None,
         message: None,
         receive: 0,
+        echo: false,
         tls12: false,
         verbose: false,
     };
@@ -72,6 +75,7 @@ fn parse_args() -> Result<Args, String> {
             "--plaintext" => a.plaintext = true,
             "--tls12" => a.tls12 = true,
             "--verbose" => a.verbose = true,
+            "--echo" => a.echo = true,
             "--mechanism" => {
                 let m = value()?;
                 a.mechanism =
@@ -86,7 +90,7 @@ fn parse_args() -> Result<Args, String> {
     if a.jid.is_empty() || a.password.is_empty() {
         return Err("usage: client --jid JID --password PW [--server HOST:PORT] [--insecure-tls] \
                     [--direct-tls] [--plaintext] [--tls12] [--mechanism NAME] [--to JID --message TEXT] \
-                    [--receive N] [--verbose]"
+                    [--receive N] [--echo] [--verbose]"
             .into());
     }
     if a.to.is_some() != a.message.is_some() {
@@ -315,6 +319,16 @@ fn run(args: Args) -> Result<(), String> {
                             body.text()
                         );
                         received += 1;
+                        if let (true, Some(from)) = (args.echo, el.attr("from")) {
+                            let reply = Element::new("message", ns::CLIENT)
+                                .with_attr("to", from)
+                                .with_attr("type", "chat")
+                                .with_child(
+                                    Element::new("body", ns::CLIENT)
+                                        .with_text(&format!("echo: {}", body.text())),
+                                );
+                            stream.send(reply).map_err(|e| e.to_string())?;
+                        }
                     }
                 }
                 Event::SeeOtherHost { host } => {

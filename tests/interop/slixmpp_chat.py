@@ -49,6 +49,8 @@ class Chat(slixmpp.ClientXMPP):
         self.ssl_context.verify_mode = ssl.CERT_NONE
         self.add_event_handler("session_start", self.start)
         self.add_event_handler("message", self.message)
+        # slixmpp reports type='error' messages here, not as "message".
+        self.add_event_handler("message_error", self.message_error)
         self.add_event_handler("failed_auth", self.failed_auth)
         self.add_event_handler("connection_failed", self.connection_failed)
         self.add_event_handler("stream_error", self.stream_error)
@@ -72,11 +74,13 @@ class Chat(slixmpp.ClientXMPP):
         if self.args.expect == 0 and not self.args.echo:
             self.succeed()
 
+    def message_error(self, msg):
+        err = msg["error"]
+        text = (err["condition"] + " " + (err["text"] or "")).strip()
+        self.fail(f"error from {msg['from']}: {text}")
+
     def message(self, msg):
         if msg["type"] == "error":
-            err = msg["error"]
-            text = (err["condition"] + " " + (err["text"] or "")).strip()
-            self.fail(f"error from {msg['from']}: {text}")
             return
         if msg["type"] not in ("chat", "normal") or not msg["body"]:
             return
@@ -142,6 +146,11 @@ def main():
     mechanisms.unencrypted_scram = True
     xmpp.connect(args.host, args.port)
     xmpp.loop.run_until_complete(run(xmpp, args))
+    # Let slixmpp's own tasks end quietly.
+    pending = [t for t in asyncio.all_tasks(xmpp.loop) if not t.done()]
+    for t in pending:
+        t.cancel()
+    xmpp.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
     sys.exit(0 if xmpp.ok and not xmpp.failed else 1)
 
 

@@ -1,0 +1,284 @@
+//! Federation with a real Prosody (Debian's `prosody`) by Server Dialback,
+//! both directions, plaintext and over STARTTLS: Prosody serves the
+//! IP-literal domain 127.0.0.11, the `server` example (this crate's s2s
+//! machines) serves 127.0.0.12, each on port 5269 of its own loopback
+//! address, so no DNS is involved.
+//!
+//! A slixmpp client on Prosody and the `client` example on our server
+//! exchange messages both ways: each server verifies the other's key by
+//! dialback over its own outgoing stream.
+//!
+//! Both variants run in one test: the two servers need the same fixed
+//! addresses.
+
+#[path = "common/prosody.rs"]
+mod prosody;
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use prosody::Prosody;
+
+const PROSODY_DOMAIN: &str = "127.0.0.11";
+const OUR_DOMAIN: &str = "127.0.0.12";
+
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name);
+    assert!(bin.exists(), "{} not built", bin.display());
+    bin
+}
+
+fn python() -> String {
+    std::env::var("XMPP_SANSIO_PYTHON").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/target/interop-venv/bin/python"
+        )
+        .to_owned()
+    })
+}
+
+fn script() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/slixmpp_chat.py").to_owned()
+}
+
+/// A child process killed when dropped, with its output lines.
+struct Running {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Running {
+    fn spawn(mut cmd: Command) -> Running {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let (tx, lines) = mpsc::channel();
+        for out in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(out).lines().map_while(Result::ok) {
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        Running {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for a line containing `what`; the output so far on failure.
+    fn expect(&mut self, what: &str, within: Duration) -> Result<String, String> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(l) = self.seen.iter().find(|l| l.contains(what)) {
+                return Ok(l.clone());
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => self.seen.push(l),
+                Err(_) => return Err(self.seen.join("\n")),
+            }
+        }
+    }
+
+    fn wait(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + within;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    fn output(&mut self) -> String {
+        while let Ok(l) = self.lines.try_recv() {
+            self.seen.push(l);
+        }
+        self.seen.join("\n")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port(ip: &str) -> u16 {
+    TcpListener::bind((ip, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Our server: the `server` example on 127.0.0.12.
+fn our_server(tls: bool) -> (Running, u16) {
+    let port = free_port(OUR_DOMAIN);
+    let mut cmd = Command::new(example("server"));
+    cmd.args([
+        "--listen",
+        &format!("{OUR_DOMAIN}:{port}"),
+        "--domain",
+        OUR_DOMAIN,
+    ]);
+    cmd.args(["--user", "romeo:orchard-pw"]);
+    cmd.args(["--s2s-listen", &format!("{OUR_DOMAIN}:5269")]);
+    cmd.args(["--s2s-tls", if tls { "required" } else { "none" }]);
+    cmd.args(["--dialback-secret", "our dialback secret"]);
+    let mut s = Running::spawn(cmd);
+    s.expect("listening on", Duration::from_secs(10))
+        .unwrap_or_else(|out| panic!("our server did not start:\n{out}"));
+    (s, port)
+}
+
+fn our_client(port: u16, extra: &[&str]) -> Running {
+    let mut cmd = Command::new(example("client"));
+    cmd.args([
+        "--jid",
+        &format!("romeo@{OUR_DOMAIN}"),
+        "--password",
+        "orchard-pw",
+    ]);
+    cmd.args([
+        "--server",
+        &format!("{OUR_DOMAIN}:{port}"),
+        "--insecure-tls",
+    ]);
+    cmd.args(extra);
+    Running::spawn(cmd)
+}
+
+fn slixmpp(p: &Prosody, extra: &[&str]) -> Running {
+    let mut cmd = Command::new(python());
+    cmd.arg(script());
+    cmd.args([
+        "--jid",
+        &format!("alice@{PROSODY_DOMAIN}"),
+        "--password",
+        "wonderland-pw",
+    ]);
+    cmd.args(["--host", PROSODY_DOMAIN, "--port", &p.c2s.to_string()]);
+    cmd.args(extra);
+    Running::spawn(cmd)
+}
+
+#[test]
+fn federates_with_prosody_both_ways_plaintext_and_over_tls() {
+    if !prosody::require("prosody") {
+        return;
+    }
+    for tls in [false, true] {
+        let Some(p) = Prosody::start_federating(PROSODY_DOMAIN, tls) else {
+            return;
+        };
+        p.register_on(PROSODY_DOMAIN, "alice", "wonderland-pw");
+        let (mut server, port) = our_server(tls);
+
+        // Our client to slixmpp on Prosody and back: our outgoing stream
+        // to Prosody, Prosody's to us.
+        let mut alice = slixmpp(&p, &["--echo", "--expect", "0", "--timeout", "60"]);
+        alice
+            .expect("online", Duration::from_secs(20))
+            .unwrap_or_else(|out| panic!("slixmpp did not log in:\n{out}\n{}", p.log()));
+        let mut romeo = our_client(
+            port,
+            &[
+                "--to",
+                &format!("alice@{PROSODY_DOMAIN}"),
+                "--message",
+                "Wherefore art thou?",
+                "--receive",
+                "1",
+            ],
+        );
+        let status = romeo.wait(Duration::from_secs(40));
+        let out = romeo.output();
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "tls={tls}: romeo: {out}\nour server: {}\nprosody: {}",
+            server.output(),
+            p.log()
+        );
+        assert!(
+            out.contains(&format!("message from alice@{PROSODY_DOMAIN}/"))
+                && out.contains(": echo: Wherefore art thou?"),
+            "{out}"
+        );
+        drop(alice);
+
+        // Slixmpp on Prosody to our client and back, on the streams both
+        // servers now hold.
+        let mut romeo = our_client(port, &["--echo", "--receive", "1"]);
+        romeo
+            .expect("online as", Duration::from_secs(10))
+            .unwrap_or_else(|out| panic!("{out}"));
+        let mut alice = slixmpp(
+            &p,
+            &[
+                "--to",
+                &format!("romeo@{OUR_DOMAIN}"),
+                "--message",
+                "It is my lady",
+                "--expect",
+                "1",
+                "--timeout",
+                "40",
+            ],
+        );
+        let status = alice.wait(Duration::from_secs(45));
+        let out = alice.output();
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "tls={tls}: alice: {out}\nour server: {}\nprosody: {}",
+            server.output(),
+            p.log()
+        );
+        assert!(out.contains("echo: It is my lady"), "{out}");
+
+        // Dialback was what authenticated each direction.
+        let ours = server.output();
+        assert!(
+            ours.contains(&format!("s2s: {OUR_DOMAIN} -> {PROSODY_DOMAIN}: Valid")),
+            "{ours}"
+        );
+        assert!(
+            ours.contains(&format!(
+                "s2s: accepted {PROSODY_DOMAIN} -> {OUR_DOMAIN}: Valid"
+            )),
+            "{ours}"
+        );
+        let log = p.log();
+        assert!(log.contains("dialback"), "{log}");
+        if tls {
+            assert!(
+                log.contains("starttls") || log.contains("STARTTLS") || log.contains("TLS"),
+                "{log}"
+            );
+        }
+    }
+}
