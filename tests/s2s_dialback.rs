@@ -140,6 +140,8 @@ struct Federation {
     now: Instant,
     links: [Link; 4],
     tls: [bool; 4],
+    /// The TLS layers verified each peer's certificate for its domain.
+    certificates: bool,
     errors: Vec<Error>,
 }
 
@@ -157,6 +159,7 @@ impl Federation {
             now,
             links: Default::default(),
             tls: [false; 4],
+            certificates: false,
             errors: Vec::new(),
         }
     }
@@ -207,12 +210,16 @@ impl Federation {
             if out_n == 1 && in_n == 1 && !self.tls[i] {
                 self.tls[i] = true;
                 done = true;
-                let (out, inc) = if i == 0 {
-                    (&mut self.a.out, &mut self.b.inc)
+                let (out, inc, peer) = if i == 0 {
+                    (&mut self.a.out, &mut self.b.inc, "a.example")
                 } else {
-                    (&mut self.b.out, &mut self.a.inc)
+                    (&mut self.b.out, &mut self.a.inc, "b.example")
                 };
-                inc.tls_established(TlsInfo::tls(), self.now).unwrap();
+                let mut info = TlsInfo::tls();
+                if self.certificates {
+                    info = info.with_verified_peer(peer);
+                }
+                inc.tls_established(info, self.now).unwrap();
                 out.tls_established(TlsInfo::tls(), self.now).unwrap();
             }
         }
@@ -626,4 +633,101 @@ fn target_multiplexing_only_toward_a_peer_that_announced_dialback_errors() {
         out.authorize_pair(jid("a.example"), jid("chat.b.example"), now),
         Err(SendError::Unauthorized)
     );
+}
+
+#[test]
+fn sasl_external_when_the_host_verified_the_peer_certificate() {
+    let a = config(&["a.example"], "sa", TlsRequirement::Required);
+    let b = config(&["b.example"], "sb", TlsRequirement::Required);
+    let mut f = Federation::new(&a, &b, "a.example", "b.example");
+    f.certificates = true;
+    f.run();
+    assert!(f.errors.is_empty(), "{:?}", f.errors);
+    // XEP-0178: EXTERNAL, and no dialback question at all.
+    let external = Event::Authenticated {
+        jid: jid("a.example"),
+        method: xmpp_sansio::stream::AuthMethod::Sasl(xmpp_sansio::sasl::Mechanism::External),
+    };
+    assert!(f.b.in_events.contains(&external), "{:?}", f.b.in_events);
+    assert!(
+        !f.b.in_events
+            .iter()
+            .any(|e| matches!(e, Event::Request { .. })),
+        "{:?}",
+        f.b.in_events
+    );
+    assert_eq!(
+        Server::pairs(&f.a.out_events),
+        [("a.example".into(), "b.example".into(), Verdict::Valid)]
+    );
+    f.a.out
+        .send(message("juliet@a.example/x", "romeo@b.example", "hi"))
+        .unwrap();
+    f.run();
+    assert_eq!(stanzas(&f.b.in_events).len(), 1);
+}
+
+#[test]
+fn external_for_another_domain_fails_and_dialback_remains() {
+    let b = config(&["b.example"], "sb", TlsRequirement::Required);
+    let now = Instant::now();
+    let mut inc = IncomingStream::new(b, None, Box::new(SeededRandom::new(3)), now);
+    let header = b"<stream:stream xmlns='jabber:server' xmlns:db='jabber:server:dialback' \
+          xmlns:stream='http://etherx.jabber.org/streams' from='a.example' to='b.example' version='1.0'>";
+    inc.handle_input(header, now).unwrap();
+    inc.handle_input(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>", now)
+        .unwrap();
+    // The host's TLS layer verified a certificate for a.example.
+    inc.tls_established(TlsInfo::tls().with_verified_peer("a.example"), now)
+        .unwrap();
+    let mut out = Vec::new();
+    while inc.poll_transmit(&mut out).is_some() {}
+    out.clear();
+    inc.handle_input(header, now).unwrap();
+    while inc.poll_transmit(&mut out).is_some() {}
+    let features = String::from_utf8(std::mem::take(&mut out)).unwrap();
+    assert!(
+        features.contains("<mechanism>EXTERNAL</mechanism>"),
+        "{features}"
+    );
+    // An authzid naming another domain (base64 of "evil.example").
+    inc.handle_input(
+        b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>ZXZpbC5leGFtcGxl</auth>",
+        now,
+    )
+    .unwrap();
+    while inc.poll_transmit(&mut out).is_some() {}
+    assert_eq!(
+        String::from_utf8(std::mem::take(&mut out)).unwrap(),
+        "<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><not-authorized/></failure>"
+    );
+    assert_eq!(inc.verified_pairs(), []);
+    // Dialback still works on the same stream.
+    inc.handle_input(
+        b"<db:result from='a.example' to='b.example'>k</db:result>",
+        now,
+    )
+    .unwrap();
+    assert!(std::iter::from_fn(|| inc.poll_event()).any(|e| matches!(
+        e,
+        Event::Request {
+            request: Request::Dialback { .. },
+            ..
+        }
+    )));
+    // No EXTERNAL offered when the certificate was verified for someone
+    // else.
+    let b = config(&["b.example"], "sb", TlsRequirement::Required);
+    let mut inc = IncomingStream::new(b, None, Box::new(SeededRandom::new(3)), now);
+    inc.handle_input(header, now).unwrap();
+    inc.handle_input(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>", now)
+        .unwrap();
+    inc.tls_established(TlsInfo::tls().with_verified_peer("other.example"), now)
+        .unwrap();
+    while inc.poll_transmit(&mut out).is_some() {}
+    out.clear();
+    inc.handle_input(header, now).unwrap();
+    while inc.poll_transmit(&mut out).is_some() {}
+    let features = String::from_utf8(out).unwrap();
+    assert!(!features.contains("EXTERNAL"), "{features}");
 }

@@ -10,15 +10,16 @@ use super::ServerConfig;
 use super::dialback::{self, Dialback, Kind, Verdict};
 use crate::ns;
 use crate::random::Random;
+use crate::sasl;
 use crate::sasl::TlsInfo;
 use crate::stanza::DefinedCondition;
 use crate::stream::connection::{Core, Role, SendError, TimerId};
-use crate::stream::features::Features;
+use crate::stream::features::{Features, decode_sasl};
 use crate::stream::framing::Framing;
 use crate::stream::negotiation::{Cx, Stage, starttls};
 use crate::stream::{
-    AnswerError, Condition, Connection, Error, Event, Request, StreamError, StreamHeader, Token,
-    Version,
+    AnswerError, AuthMethod, Condition, Connection, Error, Event, Request, StreamError,
+    StreamHeader, Token, Version,
 };
 use crate::xml::Element;
 
@@ -58,6 +59,10 @@ pub struct Incoming {
     pending: Vec<Pending>,
     next_timer: u16,
     starttls: starttls::Receiver,
+    /// The `from` of the peer's current header.
+    peer: Option<String>,
+    /// SASL EXTERNAL is offered on this stream (XEP-0178).
+    external_offered: bool,
 }
 
 impl std::fmt::Debug for Incoming {
@@ -105,6 +110,8 @@ impl Connection<Incoming> {
             pending: Vec::new(),
             next_timer: FIRST_KEY_TIMER,
             starttls: starttls::Receiver,
+            peer: None,
+            external_offered: false,
         };
         core.set_fallback_header(role.header(None));
         Connection { core, role }
@@ -172,11 +179,75 @@ impl Incoming {
             self.starttls
                 .advertise(&mut f, self.config.tls == TlsRequirement::Required);
         }
+        // XEP-0178 §3: EXTERNAL when the host verified the peer's
+        // certificate for the domain its header names.
+        self.external_offered = !self.stage.has(Stage::AUTHENTICATED)
+            && self
+                .peer
+                .as_deref()
+                .is_some_and(|from| self.tls.peer_verified_for(from));
+        if self.external_offered {
+            f.mechanisms = Some(vec![sasl::Mechanism::External.name().to_owned()]);
+        }
         let mut el = f.to_element();
         if self.dialback_allowed() {
             el.push_child(dialback::feature());
         }
         core.send(&el).expect("valid element");
+    }
+
+    /// SASL EXTERNAL from a server whose certificate the host verified
+    /// (XEP-0178): `=` or an authzid naming that same domain. Success
+    /// authorizes every stanza from it to our domains; the stream restarts.
+    fn on_auth(&mut self, core: &mut Core, el: &Element, now: Instant) -> Result<(), Error> {
+        let peer = self.peer.clone().unwrap_or_default();
+        let authzid = decode_sasl(&el.text());
+        let ok = self.external_offered
+            && el.attr("mechanism") == Some(sasl::Mechanism::External.name())
+            && match &authzid {
+                Ok(None) => true,
+                Ok(Some(z)) => z.is_empty() || z.eq_ignore_ascii_case(peer.as_bytes()),
+                Err(()) => false,
+            };
+        let Ok(domain) = BareJid::new(&peer) else {
+            return self.auth_failure(core, sasl::Condition::NotAuthorized);
+        };
+        if !ok {
+            let condition = if el.attr("mechanism") == Some(sasl::Mechanism::External.name()) {
+                sasl::Condition::NotAuthorized
+            } else {
+                sasl::Condition::InvalidMechanism
+            };
+            return self.auth_failure(core, condition);
+        }
+        core.send(&Element::new("success", ns::SASL))
+            .expect("valid element");
+        self.stage = self.stage.with(Stage::AUTHENTICATED);
+        for ours in &self.config.domains {
+            if let Ok(to) = BareJid::new(ours)
+                && !self.verified.iter().any(|(f, t)| *f == domain && *t == to)
+            {
+                self.verified.push((domain.clone(), to));
+            }
+        }
+        core.emit(Event::Authenticated {
+            jid: domain,
+            method: AuthMethod::Sasl(sasl::Mechanism::External),
+        });
+        core.set_timer(NEGOTIATION, None);
+        let _ = now;
+        // RFC 6120 §6.4.6: a new stream.
+        core.restart();
+        core.set_fallback_header(self.header(None));
+        self.state = State::AwaitHeader;
+        Ok(())
+    }
+
+    fn auth_failure(&mut self, core: &mut Core, condition: sasl::Condition) -> Result<(), Error> {
+        let f = Element::new("failure", ns::SASL)
+            .with_child(Element::new(condition.as_str(), ns::SASL));
+        core.send(&f).expect("valid element");
+        Ok(())
     }
 
     fn timer(&mut self) -> TimerId {
@@ -313,6 +384,7 @@ impl Role for Incoming {
         self.rng.fill(&mut id);
         self.stream_id = id.iter().map(|b| format!("{b:02x}")).collect();
         let to = header.to.as_deref().filter(|t| self.config.serves(t));
+        self.peer = header.from.clone();
         let mut ours = self.header(to);
         ours.to = header.from.clone();
         ours.id = Some(self.stream_id.clone());
@@ -363,6 +435,9 @@ impl Role for Incoming {
                     Ok(())
                 }
             };
+        }
+        if el.is("auth", ns::SASL) {
+            return self.on_auth(core, &el, now);
         }
         if self.starttls_offered(core) && starttls::Receiver::accepts(&el) {
             self.state = State::TlsHandshake;

@@ -14,9 +14,15 @@
 //!   once from our own secret (we are the Authoritative Server). Every
 //!   stanza is authorized by the domain pairs verified on that stream.
 //!
-//! Target multiplexing (XEP-0220 §2.7.2) is used only toward a server
-//! that announced dialback with error handling. Not here yet: SASL
-//! EXTERNAL for servers (XEP-0178), bidirectional streams (XEP-0288).
+//! When the host's TLS layer verified the peer's certificate for the
+//! domain its header names ([`TlsInfo::with_verified_peer`]), the
+//! incoming stream offers SASL EXTERNAL (XEP-0178) and the outgoing one
+//! prefers it, falling back to dialback when it fails. Target
+//! multiplexing (XEP-0220 §2.7.2) is used only toward a server that
+//! announced dialback with error handling. Not here yet: bidirectional
+//! streams (XEP-0288).
+//!
+//! [`TlsInfo::with_verified_peer`]: crate::sasl::TlsInfo::with_verified_peer
 //!
 //! # A host serving s2s
 //!

@@ -11,6 +11,7 @@ use super::TlsRequirement;
 use super::dialback::{Dialback, Kind, Verdict};
 use crate::ns;
 use crate::random::Random;
+use crate::sasl::Mechanism;
 use crate::sasl::TlsInfo;
 use crate::stanza::DefinedCondition;
 use crate::stream::connection::{Core, Role, SendError, TimerId};
@@ -18,7 +19,7 @@ use crate::stream::features::Features;
 use crate::stream::framing::Framing;
 use crate::stream::negotiation::{Cx, Progress, Stage, starttls};
 use crate::stream::{
-    Condition, Connection, Error, Event, StreamError, StreamHeader, Token, Version,
+    AuthMethod, Condition, Connection, Error, Event, StreamError, StreamHeader, Token, Version,
 };
 use crate::xml::Element;
 
@@ -33,6 +34,8 @@ enum State {
     AwaitFeatures,
     StartTls,
     TlsHandshake,
+    /// `<auth mechanism='EXTERNAL'/>` sent (XEP-0178).
+    External,
     /// Negotiated: dialback and stanzas may flow.
     Ready,
     Done,
@@ -83,6 +86,8 @@ pub struct Outgoing {
     /// The remote server announced dialback with error handling
     /// (XEP-0220 §2.4.2).
     errors_feature: bool,
+    /// SASL EXTERNAL was tried on this connection.
+    external_tried: bool,
     next_timer: u16,
     starttls: starttls::Initiator,
 }
@@ -142,6 +147,7 @@ impl Connection<Outgoing> {
             verifications: Vec::new(),
             queued: Vec::new(),
             errors_feature: false,
+            external_tried: false,
             next_timer: FIRST_TIMER,
             starttls: starttls::Initiator::default(),
         };
@@ -320,8 +326,54 @@ impl Outgoing {
                 "the remote server does not offer STARTTLS".into(),
             ))));
         }
+        // XEP-0178: a server that verified our certificate for our domain
+        // offers EXTERNAL, the preferred way; dialback if it fails.
+        let external = Mechanism::External.name();
+        if secure
+            && !self.external_tried
+            && f.mechanisms
+                .as_deref()
+                .is_some_and(|m| m.iter().any(|n| n == external))
+        {
+            self.external_tried = true;
+            let auth = Element::new("auth", ns::SASL)
+                .with_attr("mechanism", external)
+                .with_text("=");
+            core.send(&auth).expect("valid element");
+            self.state = State::External;
+            return Ok(());
+        }
         self.ready(core, now);
         Ok(())
+    }
+
+    /// The answer to SASL EXTERNAL.
+    fn on_external(&mut self, core: &mut Core, el: &Element, now: Instant) -> Result<(), Error> {
+        if el.is("success", ns::SASL) {
+            // Our domain is authenticated for every domain of the remote
+            // server; the stream restarts (RFC 6120 §6.4.6).
+            if let Some(s) = self.senders.iter_mut().find(|s| s.domain == self.local) {
+                s.key = Key::Valid;
+            }
+            core.emit(Event::Authenticated {
+                jid: self.local.clone(),
+                method: AuthMethod::Sasl(Mechanism::External),
+            });
+            core.emit(Event::Pair {
+                from: self.local.clone(),
+                to: self.remote.clone(),
+                verdict: Verdict::Valid,
+            });
+            core.restart();
+            self.open(core);
+            return Ok(());
+        }
+        if el.is("failure", ns::SASL) {
+            // Dialback instead.
+            self.ready(core, now);
+            return Ok(());
+        }
+        Err(core.fail(StreamError::new(Condition::UnsupportedStanzaType)))
     }
 
     /// A verdict on one of our keys.
@@ -435,6 +487,7 @@ impl Role for Outgoing {
                     _ => Err(core.fail(StreamError::new(Condition::UnsupportedStanzaType))),
                 }
             }
+            State::External => self.on_external(core, &el, now),
             State::Ready if el.ns() == ns::DIALBACK => {
                 let answer = match Dialback::parse(el.as_ref()) {
                     Ok(d) => d,

@@ -143,6 +143,11 @@ pub struct TlsInfo {
     /// Binding data the host can supply, most preferred first. Empty
     /// without TLS.
     pub bindings: Vec<ChannelBinding>,
+    /// The domains the peer's certificate was verified for (RFC 6125), as
+    /// the host's TLS layer found them; empty when the peer presented none
+    /// or it did not verify. What lets a server accept SASL EXTERNAL from
+    /// another server (XEP-0178).
+    pub verified_peer: Vec<String>,
 }
 
 impl TlsInfo {
@@ -156,7 +161,23 @@ impl TlsInfo {
         Self {
             active: true,
             bindings: Vec::new(),
+            verified_peer: Vec::new(),
         }
+    }
+
+    /// Adds a domain the peer's certificate was verified for.
+    pub fn with_verified_peer(mut self, domain: &str) -> Self {
+        self.verified_peer.push(domain.to_owned());
+        self
+    }
+
+    /// Whether the peer's certificate was verified for `domain`.
+    pub fn peer_verified_for(&self, domain: &str) -> bool {
+        self.active
+            && self
+                .verified_peer
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(domain))
     }
 
     /// Adds binding data, replacing earlier data of the same type.
