@@ -42,6 +42,7 @@
 #![warn(missing_docs)]
 
 pub mod c2s;
+pub mod component;
 pub mod manual;
 pub mod ns;
 pub mod random;

@@ -232,6 +232,8 @@ mod sealed {
     impl Sealed for crate::c2s::server::Server {}
     impl Sealed for crate::s2s::incoming::Incoming {}
     impl Sealed for crate::s2s::outgoing::Outgoing {}
+    impl Sealed for crate::component::connect::Connect {}
+    impl Sealed for crate::component::accept::Accept {}
     #[cfg(test)]
     impl Sealed for super::tests::Asker {}
 }

@@ -39,6 +39,13 @@ pub enum Request {
         /// The resource the client asked for.
         requested: Option<String>,
     },
+    /// A component authenticated for `domain` (XEP-0114): the host says
+    /// whether it may attach, or another connection serves that name
+    /// already; answer with `AcceptStream::attach`.
+    Component {
+        /// The component's name.
+        domain: jid::BareJid,
+    },
     /// A remote server asks to send stanzas from `from` to our `to` on an
     /// incoming server-to-server stream (XEP-0220 §2.2.1): the host checks
     /// `key` with the Authoritative Server for `from` (a `<db:verify/>` on
