@@ -11,6 +11,7 @@
 //!     [--decoy-key-file FILE] [--idle-seconds N]
 //!     [--s2s-listen ADDR [--s2s-tls required|optional|none]
 //!      [--dialback-secret SECRET] [--s2s-peer DOMAIN=ADDR ...]]
+//!     [--component-listen ADDR --component NAME:SECRET ...]
 //! ```
 //!
 //! Without `--cert`/`--key` it makes a self-signed certificate for the
@@ -20,6 +21,7 @@
 //! `--idle-seconds` sets how long a session may stay silent (0: forever).
 //! It prints `listening on ADDR` once it accepts connections.
 
+mod component;
 mod s2s;
 
 use std::collections::HashMap;
@@ -43,6 +45,8 @@ struct Shared {
     domain: String,
     /// Federation, when the server takes part in it.
     federation: std::sync::OnceLock<Arc<s2s::Federation>>,
+    /// External components (XEP-0114), when a component port is open.
+    components: std::sync::OnceLock<Arc<component::Components>>,
     /// One stream configuration for every session.
     config: Arc<ServerConfig>,
     users: HashMap<String, Vec<ScramCredentials>>,
@@ -77,6 +81,9 @@ struct Args {
     dialback_secret: Option<String>,
     /// Addresses of remote domains.
     s2s_peers: HashMap<String, String>,
+    /// Where components attach, and which (name, secret).
+    component_listen: Option<String>,
+    components: Vec<(String, String)>,
 }
 
 fn args() -> Result<Args, String> {
@@ -86,6 +93,7 @@ fn args() -> Result<Args, String> {
     let (mut s2s_listen, mut dialback_secret) = (None, None);
     let mut s2s_tls = xmpp_sansio::s2s::TlsRequirement::Optional;
     let mut s2s_peers = HashMap::new();
+    let (mut component_listen, mut components) = (None, Vec::new());
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
@@ -110,6 +118,12 @@ fn args() -> Result<Args, String> {
                     "none" => TlsRequirement::Unavailable,
                     _ => return Err("--s2s-tls takes required, optional or none".into()),
                 }
+            }
+            "--component-listen" => component_listen = Some(value()?),
+            "--component" => {
+                let v = value()?;
+                let (n, s) = v.split_once(':').ok_or("--component takes NAME:SECRET")?;
+                components.push((n.to_owned(), s.to_owned()));
             }
             "--s2s-peer" => {
                 let v = value()?;
@@ -139,6 +153,8 @@ fn args() -> Result<Args, String> {
         s2s_tls,
         dialback_secret,
         s2s_peers,
+        component_listen,
+        components,
     })
 }
 
@@ -249,6 +265,13 @@ const POLL: Duration = Duration::from_millis(20);
 fn route(shared: &Shared, stanza: Element) -> Option<Element> {
     let to = stanza.attr("to").unwrap_or(&shared.domain).to_owned();
     let domain = to.parse::<jid::Jid>().map(|j| j.domain().to_string());
+    let mut stanza = stanza;
+    if let (Ok(domain), Some(components)) = (&domain, shared.components.get()) {
+        match components.deliver(domain, stanza) {
+            Ok(()) => return None,
+            Err(back) => stanza = back,
+        }
+    }
     if let (Ok(domain), Some(federation)) = (&domain, shared.federation.get())
         && !domain.eq_ignore_ascii_case(&shared.domain)
     {
@@ -430,6 +453,8 @@ fn main() -> std::process::ExitCode {
         s2s_tls,
         dialback_secret,
         s2s_peers,
+        component_listen,
+        components,
     } = match args() {
         Ok(a) => a,
         Err(e) => {
@@ -474,6 +499,7 @@ fn main() -> std::process::ExitCode {
     }
     let shared = Arc::new(Shared {
         federation: std::sync::OnceLock::new(),
+        components: std::sync::OnceLock::new(),
         domain,
         config: Arc::new(config),
         users: records,
@@ -515,6 +541,38 @@ fn main() -> std::process::ExitCode {
             }
             Err(e) => {
                 eprintln!("s2s listen {addr}: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+    }
+    if let Some(addr) = component_listen {
+        let names: Vec<(&str, &str)> = components
+            .iter()
+            .map(|(n, s)| (n.as_str(), s.as_str()))
+            .collect();
+        let weak = Arc::downgrade(&shared);
+        let route_from_component = Box::new(move |stanza: Element| {
+            if let Some(shared) = weak.upgrade()
+                && let Some(reply) = route(&shared, stanza)
+            {
+                route(&shared, reply);
+            }
+        });
+        let hub = Arc::new(component::Components::new(
+            xmpp_sansio::component::AcceptConfig::new(&names),
+            route_from_component,
+        ));
+        let _ = shared.components.set(hub.clone());
+        match TcpListener::bind(&addr) {
+            Ok(l) => {
+                println!(
+                    "components listening on {}",
+                    l.local_addr().map(|a| a.to_string()).unwrap_or(addr)
+                );
+                std::thread::spawn(move || hub.listen(l));
+            }
+            Err(e) => {
+                eprintln!("component listen {addr}: {e}");
                 return std::process::ExitCode::FAILURE;
             }
         }
