@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the crate, installing first what the tests need:
-# Prosody and ejabberd (Debian's packages, for the interop tests; their
-# system services are kept from starting, the tests run their own
-# instances) and a Python
+# Prosody, ejabberd and ngircd, an IRC server for gateway tests (Debian's
+# packages, for the interop tests; their system services are kept from
+# starting, the tests run their own instances) and a Python
 # virtual environment with the independent implementations the interop
 # tests talk to (scramp for SCRAM). Safe to run again: what is already
 # there is kept.
@@ -18,6 +18,8 @@ missing=()
 command -v prosody >/dev/null && command -v prosodyctl >/dev/null ||
     missing+=(prosody lua-unbound lua-sec)
 command -v ejabberdctl >/dev/null || missing+=(ejabberd)
+# ngircd is in /usr/sbin, on root's PATH only.
+command -v ngircd >/dev/null || [ -x /usr/sbin/ngircd ] || missing+=(ngircd)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "== installing ${missing[*]}"
     sudo_cmd=""

@@ -11,122 +11,20 @@
 //! Both variants run in one test: the two servers need the same fixed
 //! addresses.
 
+#[path = "common/process.rs"]
+mod process;
 #[path = "common/prosody.rs"]
 mod prosody;
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
+use process::{Running, example, python, script};
 use prosody::Prosody;
 
 const PROSODY_DOMAIN: &str = "127.0.0.11";
 const OUR_DOMAIN: &str = "127.0.0.12";
-
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name);
-    assert!(bin.exists(), "{} not built", bin.display());
-    bin
-}
-
-fn python() -> String {
-    std::env::var("XMPP_SANSIO_PYTHON").unwrap_or_else(|_| {
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/target/interop-venv/bin/python"
-        )
-        .to_owned()
-    })
-}
-
-fn script() -> String {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/slixmpp_chat.py").to_owned()
-}
-
-/// A child process killed when dropped, with its output lines.
-struct Running {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Running {
-    fn spawn(mut cmd: Command) -> Running {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        let (tx, lines) = mpsc::channel();
-        for out in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(out).lines().map_while(Result::ok) {
-                    let _ = tx.send(line);
-                }
-            });
-        }
-        Running {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Waits for a line containing `what`; the output so far on failure.
-    fn expect(&mut self, what: &str, within: Duration) -> Result<String, String> {
-        let deadline = std::time::Instant::now() + within;
-        loop {
-            if let Some(l) = self.seen.iter().find(|l| l.contains(what)) {
-                return Ok(l.clone());
-            }
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(l) => self.seen.push(l),
-                Err(_) => return Err(self.seen.join("\n")),
-            }
-        }
-    }
-
-    fn wait(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
-        let deadline = std::time::Instant::now() + within;
-        while std::time::Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        None
-    }
-
-    fn output(&mut self) -> String {
-        while let Ok(l) = self.lines.try_recv() {
-            self.seen.push(l);
-        }
-        self.seen.join("\n")
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn free_port(ip: &str) -> u16 {
     TcpListener::bind((ip, 0))
@@ -175,7 +73,7 @@ fn our_client(port: u16, extra: &[&str]) -> Running {
 
 fn slixmpp(p: &Prosody, extra: &[&str]) -> Running {
     let mut cmd = Command::new(python());
-    cmd.arg(script());
+    cmd.arg(script("slixmpp_chat.py"));
     cmd.args([
         "--jid",
         &format!("alice@{PROSODY_DOMAIN}"),

@@ -16,6 +16,10 @@
 //!   for it bounces as an error. `Options::global` lines come after these
 //!   settings and override them.
 //!
+//! Either mode can also host one external component (XEP-0114,
+//! `Options::component`): a `Component` section with its secret, and a
+//! component port on the same address ([`Prosody::component`]).
+//!
 //! Prosody comes from Debian's `prosody` package (installed by
 //! `tests/all.sh`). When it is missing the test is skipped with a notice,
 //! except under `CI=true`, where that is a failure.
@@ -47,6 +51,9 @@ pub struct Prosody {
     pub direct_tls: u16,
     /// `Some(S2S_PORT)` in federating mode.
     pub s2s: Option<u16>,
+    /// The component port (XEP-0114, `jabber:component:accept`) on
+    /// [`Prosody::address`], when `Options::component` asked for one.
+    pub component: Option<u16>,
     config: PathBuf,
     _claim: Option<Claim>,
 }
@@ -69,6 +76,10 @@ pub struct Options {
     pub global: String,
     /// Federate: serve an IP-literal domain with s2s on its port 5269.
     pub s2s: Option<S2s>,
+    /// Host one external component (XEP-0114): its name (e.g.
+    /// "gw.example.test") and secret. Prosody then listens for components
+    /// on a free port, [`Prosody::component`].
+    pub component: Option<(String, String)>,
 }
 
 /// Server-to-server settings.
@@ -205,6 +216,22 @@ impl Prosody {
         std::fs::write(dir.join("cert.pem"), cert.cert.pem()).unwrap();
         std::fs::write(dir.join("key.pem"), cert.signing_key.serialize_pem()).unwrap();
         let (c2s, direct_tls) = (free_port(&address), free_port(&address));
+        let component = opts.component.as_ref().map(|_| free_port(&address));
+        let (component_ports, component_section) = match (&opts.component, component) {
+            (Some((name, secret)), Some(port)) => {
+                for s in [name, secret] {
+                    assert!(
+                        !s.contains(['"', '\\', '\n']),
+                        "component name or secret {s:?} needs Lua escaping"
+                    );
+                }
+                (
+                    format!("{{ {port} }}\ncomponent_interfaces = {{ \"{address}\" }}"),
+                    format!("\nComponent \"{name}\"\n    component_secret = \"{secret}\"\n"),
+                )
+            }
+            _ => ("{ }".to_owned(), String::new()),
+        };
         let config = format!(
             r#"daemonize = false
 run_as_root = true
@@ -214,7 +241,7 @@ log = {{ {{ levels = {{ min = "debug" }}, to = "file", filename = "{d}/prosody.l
 interfaces = {{ "{address}" }}
 c2s_ports = {{ {c2s} }}
 c2s_direct_tls_ports = {{ {direct_tls} }}
-component_ports = {{ }}
+component_ports = {component_ports}
 http_ports = {{ }}
 https_ports = {{ }}
 certificates = "{d}"
@@ -223,7 +250,7 @@ authentication = "internal_plain"
 {global}
 VirtualHost "{domain}"
     ssl = {{ certificate = "{d}/cert.pem"; key = "{d}/key.pem" }}
-"#,
+{component_section}"#,
             global = opts.global
         );
         let config_path = dir.join("prosody.cfg.lua");
@@ -244,6 +271,7 @@ VirtualHost "{domain}"
             c2s,
             direct_tls,
             s2s: opts.s2s.as_ref().map(|_| S2S_PORT),
+            component,
             config: config_path,
             _claim: claim,
         };
@@ -269,7 +297,30 @@ VirtualHost "{domain}"
                 std::thread::sleep(Duration::from_millis(50));
             }
         }
+        if let Some(port) = p.component {
+            // Like s2s: wait for the log rather than connect (a connection
+            // would be a component session that never authenticates).
+            let active = format!("Activated service 'component' on [{}]:{port}", p.address);
+            while !p.log().contains(&active) {
+                assert!(
+                    Instant::now() < deadline,
+                    "prosody has no component listener; log:\n{}",
+                    p.log()
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
         Some(p)
+    }
+
+    /// Starts Prosody (client-to-server only, [`DOMAIN`]) hosting the
+    /// external component `name` with `secret`; its port is
+    /// [`Prosody::component`]. `None` (outside CI) if Prosody is missing.
+    pub fn start_with_component(name: &str, secret: &str) -> Option<Prosody> {
+        Prosody::start(Options {
+            component: Some((name.to_owned(), secret.to_owned())),
+            ..Options::default()
+        })
     }
 
     /// Starts Prosody serving the domain `domain_ip` (an IPv4 loopback
