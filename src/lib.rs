@@ -17,6 +17,7 @@
 //!   shared negotiators (STARTTLS, SASL, binding) on the shared core.
 //! * [`s2s`]: server-to-server streams, both directions, with Server
 //!   Dialback (XEP-0220) in its three roles and XEP-0185 keys.
+//! * [`component`]: external components (XEP-0114), both sides.
 //!
 //! [`manual`] holds the design notes: the "why" of the above.
 //!

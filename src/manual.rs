@@ -148,9 +148,12 @@
 //!   messages, element frames), through a harness that carries what any
 //!   machine sends to any other.
 //! * Real peers: Prosody and ejabberd for our client, slixmpp for our
-//!   server.
+//!   server, Prosody for federation both ways, Prosody's component port
+//!   and ngircd for the gateway, slixmpp's component for our component
+//!   port.
 //! * Independent implementations: scramp for SCRAM, minidom as a second
 //!   XML parser.
 //! * Fuzz targets cover the framer, every SASL server mechanism, the
-//!   SCRAM client and both c2s machines over TCP and over WebSocket.
+//!   SCRAM client, both c2s machines over TCP and over WebSocket, both
+//!   s2s machines and both component machines.
 //!   Their seed corpora are replayed by `cargo test`.
