@@ -18,6 +18,8 @@
 //! * [`s2s`]: server-to-server streams, both directions, with Server
 //!   Dialback (XEP-0220) in its three roles and XEP-0185 keys.
 //! * [`component`]: external components (XEP-0114), both sides.
+//! * [`presence`]: presence subscriptions (RFC 6121 Appendix A) as pure
+//!   functions.
 //!
 //! [`manual`] holds the design notes: the "why" of the above.
 //!
@@ -46,6 +48,7 @@ pub mod c2s;
 pub mod component;
 pub mod manual;
 pub mod ns;
+pub mod presence;
 pub mod random;
 pub mod s2s;
 pub mod sasl;

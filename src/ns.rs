@@ -33,3 +33,7 @@ pub const STREAM_LIMITS: &str = "urn:xmpp:stream-limits:0";
 pub const PING: &str = "urn:xmpp:ping";
 /// RFC 7395 XMPP over WebSocket: `<open/>` and `<close/>`.
 pub const FRAMING: &str = "urn:ietf:params:xml:ns:xmpp-framing";
+/// RFC 6121 §2 roster management.
+pub const ROSTER: &str = "jabber:iq:roster";
+/// RFC 6121 §3.4 subscription pre-approval stream feature.
+pub const PRE_APPROVAL: &str = "urn:xmpp:features:pre-approval";

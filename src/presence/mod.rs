@@ -1,0 +1,12 @@
+//! Presence subscriptions (RFC 6121 §3 and Appendix A) as pure functions.
+//!
+//! [`subscription`] holds the server-side machine for one user's view of
+//! one contact: given the stored [`subscription::Item`] and a subscription
+//! stanza going out from the user or coming in for the user, it says what
+//! the item becomes and what the server must do, in the order RFC 6121
+//! prescribes. It never does any of it: the host routes, delivers, pushes
+//! and stores.
+
+pub mod subscription;
+
+pub use subscription::{Action, Direction, Item, Kind, Outcome, State, Subscription};
