@@ -6,7 +6,11 @@
 //! the item becomes and what the server must do, in the order RFC 6121
 //! prescribes. It never does any of it: the host routes, delivers, pushes
 //! and stores.
+//!
+//! [`client`] is the client's side: each contact's presence per resource
+//! and the aggregated best of them, and the client's own updates.
 
+pub mod client;
 pub mod subscription;
 
 pub use subscription::{Action, Direction, Item, Kind, Outcome, State, Subscription};
