@@ -7,10 +7,15 @@
 //! prescribes. It never does any of it: the host routes, delivers, pushes
 //! and stores.
 //!
+//! [`server`] is the rest of a server's presence logic for one account:
+//! broadcasts, probes, directed presence, unavailable on disconnect, and
+//! which sessions a message goes to.
+//!
 //! [`client`] is the client's side: each contact's presence per resource
 //! and the aggregated best of them, and the client's own updates.
 
 pub mod client;
+pub mod server;
 pub mod subscription;
 
 pub use subscription::{Action, Direction, Item, Kind, Outcome, State, Subscription};
