@@ -15,6 +15,9 @@
 //! and the aggregated best of them, and the client's own updates.
 
 pub mod client;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod server;
 pub mod subscription;
 
