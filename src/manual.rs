@@ -140,7 +140,10 @@
 //!
 //! # How it is tested
 //!
-//! * Pure functions are tested next to their code.
+//! * Pure functions are tested next to their code; the RFC 6121
+//!   subscription tables are transcribed row by row into a table-driven
+//!   test, and a property test runs random exchanges between two servers
+//!   and checks that their views of each other agree.
 //! * Each machine is tested against scripted peer bytes, for every
 //!   condition it detects.
 //! * Both c2s machines run against each other in memory over every
@@ -155,5 +158,5 @@
 //!   XML parser.
 //! * Fuzz targets cover the framer, every SASL server mechanism, the
 //!   SCRAM client, both c2s machines over TCP and over WebSocket, both
-//!   s2s machines and both component machines.
+//!   s2s machines, both component machines and the presence logic.
 //!   Their seed corpora are replayed by `cargo test`.
