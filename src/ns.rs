@@ -37,3 +37,5 @@ pub const FRAMING: &str = "urn:ietf:params:xml:ns:xmpp-framing";
 pub const ROSTER: &str = "jabber:iq:roster";
 /// RFC 6121 §3.4 subscription pre-approval stream feature.
 pub const PRE_APPROVAL: &str = "urn:xmpp:features:pre-approval";
+/// RFC 6121 §2.6.1 roster versioning stream feature.
+pub const ROSTER_VER: &str = "urn:xmpp:features:rosterver";

@@ -11,6 +11,9 @@
 //! broadcasts, probes, directed presence, unavailable on disconnect, and
 //! which sessions a message goes to.
 //!
+//! [`roster`] is roster management: get with versioning, set with its
+//! checks, pushes, and removal's cancellations.
+//!
 //! [`client`] is the client's side: each contact's presence per resource
 //! and the aggregated best of them, and the client's own updates.
 
@@ -18,6 +21,7 @@ pub mod client;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod roster;
 pub mod server;
 pub mod subscription;
 
