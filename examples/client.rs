@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run --example client -- --jid JID --password PW [--server HOST:PORT]
 //!     [--insecure-tls] [--direct-tls] [--plaintext] [--tls12] [--mechanism NAME]
-//!     [--to JID --message TEXT] [--receive N] [--echo] [--verbose]
+//!     [--to JID --message TEXT] [--receive N] [--echo] [--verbose] [--presence]
 //! ```
 //!
 //! Prints `online as FULLJID` once bound, sends the message if asked,
@@ -15,18 +15,32 @@
 //! domain on port 5222 (5223 with `--direct-tls`). `--tls12` caps TLS at
 //! version 1.2; `--verbose` also prints `authenticated as JID with
 //! MECHANISM`.
+//!
+//! `--presence` makes it an interactive presence client (RFC 6121) that
+//! runs until `quit` or the end of its input. It fetches the roster
+//! before initial presence and reads commands, one per line:
+//! `subscribe JID`, `subscribed JID`, `unsubscribe JID`,
+//! `unsubscribed JID`, `show online|chat|away|xa|dnd|offline [STATUS]`,
+//! `quit`. It prints `roster JID SUBSCRIPTION [ask]` for each roster item
+//! received (result or push), `request JID TYPE` for each subscription
+//! stanza from a contact, and `presence JID AVAILABILITY` whenever a
+//! contact's aggregated availability changes.
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use rustls::pki_types::ServerName;
 use xmpp_sansio::c2s::{ClientConfig, ClientStream, TlsPolicy};
 use xmpp_sansio::ns;
+use xmpp_sansio::presence::Subscription;
+use xmpp_sansio::presence::client::{Availability, Presences};
 use xmpp_sansio::random::OsRandom;
 use xmpp_sansio::sasl::{ChannelBinding, ChannelBindingType, Mechanism, TlsInfo};
+use xmpp_sansio::stanza::{Presence, PresenceType};
 use xmpp_sansio::stream::{AuthMethod, Event};
 use xmpp_sansio::xml::Element;
 
@@ -45,6 +59,8 @@ struct Args {
     echo: bool,
     tls12: bool,
     verbose: bool,
+    /// Interactive presence mode.
+    presence: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -62,6 +78,7 @@ fn parse_args() -> Result<Args, String> {
         echo: false,
         tls12: false,
         verbose: false,
+        presence: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -76,6 +93,7 @@ fn parse_args() -> Result<Args, String> {
             "--tls12" => a.tls12 = true,
             "--verbose" => a.verbose = true,
             "--echo" => a.echo = true,
+            "--presence" => a.presence = true,
             "--mechanism" => {
                 let m = value()?;
                 a.mechanism =
@@ -90,7 +108,7 @@ fn parse_args() -> Result<Args, String> {
     if a.jid.is_empty() || a.password.is_empty() {
         return Err("usage: client --jid JID --password PW [--server HOST:PORT] [--insecure-tls] \
                     [--direct-tls] [--plaintext] [--tls12] [--mechanism NAME] [--to JID --message TEXT] \
-                    [--receive N] [--echo] [--verbose]"
+                    [--receive N] [--echo] [--verbose] [--presence]"
             .into());
     }
     if a.to.is_some() != a.message.is_some() {
@@ -264,6 +282,20 @@ fn run(args: Args) -> Result<(), String> {
     let mut closing = false;
     let mut online = false;
     let mut buf = vec![0u8; 16 * 1024];
+    let mut book = Presences::new();
+    let commands = args.presence.then(|| {
+        let (tx, rx) = mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in io::stdin().lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+            let _ = tx.send("quit".into());
+        });
+        rx
+    });
     loop {
         // Drain what the machine wants written and what it has to say.
         let mut out = Vec::new();
@@ -297,6 +329,14 @@ fn run(args: Args) -> Result<(), String> {
                 Event::Online { jid } => {
                     println!("online as {jid}");
                     online = true;
+                    if args.presence {
+                        // RFC 6121 §2.2: the roster before initial presence.
+                        let get = Element::new("iq", ns::CLIENT)
+                            .with_attr("type", "get")
+                            .with_attr("id", "roster-1")
+                            .with_child(Element::new("query", ns::ROSTER));
+                        stream.send(get).map_err(|e| e.to_string())?;
+                    }
                     // Initial presence (RFC 6121 §4.2): be available for
                     // messages to the bare JID.
                     stream
@@ -331,6 +371,55 @@ fn run(args: Args) -> Result<(), String> {
                         }
                     }
                 }
+                Event::Stanza(el) if args.presence && el.is("presence", ns::CLIENT) => {
+                    let Ok(p) = Presence::try_from(el) else {
+                        continue;
+                    };
+                    match p.kind() {
+                        Some(
+                            kind @ (PresenceType::Subscribe
+                            | PresenceType::Subscribed
+                            | PresenceType::Unsubscribe
+                            | PresenceType::Unsubscribed),
+                        ) => println!("request {} {kind}", p.from().unwrap_or("?")),
+                        _ => {
+                            if let Some(change) = book.handle(&p)
+                                && change.before != change.after
+                            {
+                                println!("presence {} {}", change.contact, name(change.after));
+                            }
+                        }
+                    }
+                }
+                Event::Stanza(el) if args.presence && el.is("iq", ns::CLIENT) => {
+                    let Some(query) = el.get_child("query", ns::ROSTER) else {
+                        continue;
+                    };
+                    // Pushes come from our own account only (§2.1.6).
+                    let own = el.attr("from").is_none_or(|f| f == args.jid);
+                    if !own {
+                        continue;
+                    }
+                    for item in query.children().filter(|c| c.is("item", ns::ROSTER)) {
+                        // Unknown values are ignored (§2.1.2.5): shown as none.
+                        let sub = item
+                            .attr("subscription")
+                            .and_then(Subscription::parse)
+                            .map_or("none", Subscription::as_str);
+                        let ask = if item.attr("ask") == Some("subscribe") {
+                            " ask"
+                        } else {
+                            ""
+                        };
+                        println!("roster {} {sub}{ask}", item.attr("jid").unwrap_or("?"));
+                    }
+                    if el.attr("type") == Some("set") {
+                        let result = Element::new("iq", ns::CLIENT)
+                            .with_attr("type", "result")
+                            .with_attr("id", el.attr("id").unwrap_or(""));
+                        stream.send(result).map_err(|e| e.to_string())?;
+                    }
+                }
                 Event::SeeOtherHost { host } => {
                     return Err(format!("see-other-host: redirected to {host}"));
                 }
@@ -344,10 +433,23 @@ fn run(args: Args) -> Result<(), String> {
                 Event::Closed(Some(reason)) => return Err(reason.to_string()),
                 _ => {}
             }
-            if online && sent && received >= args.receive && !closing {
+            if !args.presence && online && sent && received >= args.receive && !closing {
                 // Done: close our stream and wait for the server's close.
                 closing = true;
                 stream.close(Instant::now());
+            }
+        }
+        if let (Some(rx), true, false) = (&commands, online, closing) {
+            while let Ok(line) = rx.try_recv() {
+                match command(&line) {
+                    Ok(Some(p)) => stream.send(p.into_element()).map_err(|e| e.to_string())?,
+                    Ok(None) => {
+                        closing = true;
+                        stream.close(Instant::now());
+                        break;
+                    }
+                    Err(e) => println!("error: {e}"),
+                }
             }
         }
         // Handling events may have queued stanzas: write them before
@@ -362,10 +464,15 @@ fn run(args: Args) -> Result<(), String> {
             continue;
         }
         // Read, waking up for the machine's next timer.
-        let wait = stream.poll_timeout().map(|t| {
+        let mut wait = stream.poll_timeout().map(|t| {
             t.saturating_duration_since(Instant::now())
                 .max(Duration::from_millis(1))
         });
+        if commands.is_some() {
+            // Wake up for commands too.
+            let tick = Duration::from_millis(50);
+            wait = Some(wait.map_or(tick, |w| w.min(tick)));
+        }
         transport
             .tcp()
             .set_read_timeout(wait)
@@ -388,6 +495,50 @@ fn run(args: Args) -> Result<(), String> {
             return Err(e.to_string());
         }
     }
+}
+
+/// An availability as the presence mode prints it.
+fn name(a: Availability) -> &'static str {
+    match a {
+        Availability::Chat => "chat",
+        Availability::Available => "online",
+        Availability::Away => "away",
+        Availability::Xa => "xa",
+        Availability::Dnd => "dnd",
+        Availability::Offline => "offline",
+    }
+}
+
+/// One presence-mode command: the stanza to send, or `None` to quit.
+fn command(line: &str) -> Result<Option<Presence>, String> {
+    let mut words = line.split_whitespace();
+    let verb = words.next().unwrap_or("");
+    let rest: Vec<&str> = words.collect();
+    let kind = match verb {
+        "quit" => return Ok(None),
+        "subscribe" => PresenceType::Subscribe,
+        "subscribed" => PresenceType::Subscribed,
+        "unsubscribe" => PresenceType::Unsubscribe,
+        "unsubscribed" => PresenceType::Unsubscribed,
+        "show" => {
+            let a = match rest.first().copied() {
+                Some("online") => Availability::Available,
+                Some("chat") => Availability::Chat,
+                Some("away") => Availability::Away,
+                Some("xa") => Availability::Xa,
+                Some("dnd") => Availability::Dnd,
+                Some("offline") => Availability::Offline,
+                other => return Err(format!("unknown availability {other:?}")),
+            };
+            let status = rest[1..].join(" ");
+            return Ok(Some(a.presence((!status.is_empty()).then_some(&status), 0)));
+        }
+        other => return Err(format!("unknown command {other:?}")),
+    };
+    let [to] = rest[..] else {
+        return Err(format!("{verb} takes one JID"));
+    };
+    Ok(Some(Presence::new(kind).with_to(to)))
 }
 
 fn main() -> ExitCode {
