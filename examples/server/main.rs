@@ -4,6 +4,8 @@
 //! connected sessions. Users and passwords are given on the command line;
 //! the server keeps only their SCRAM records. With `--s2s-listen` it
 //! federates with other servers by Server Dialback (see `s2s.rs`).
+//! Rosters, subscriptions and presence of the local accounts run on the
+//! crate's presence logic (see `im.rs`), in memory.
 //!
 //! ```text
 //! cargo run --example server -- --listen 127.0.0.1:5222 --domain example.test \
@@ -22,6 +24,7 @@
 //! It prints `listening on ADDR` once it accepts connections.
 
 mod component;
+mod im;
 mod s2s;
 
 use std::collections::HashMap;
@@ -53,6 +56,36 @@ struct Shared {
     tls: Arc<rustls::ServerConfig>,
     /// Full JID -> the session's inbox.
     sessions: Mutex<HashMap<String, Sender<Element>>>,
+    /// Rosters, subscriptions and presence of the local accounts.
+    im: im::Im,
+}
+
+/// Carries out what the presence logic computed.
+fn dispatch(shared: &Shared, out: im::Out) {
+    {
+        let sessions = shared.sessions.lock().expect("router lock");
+        for (to, el) in out.sessions {
+            if let Some(s) = sessions.get(&to) {
+                let _ = s.send(el);
+            }
+        }
+    }
+    for el in out.route {
+        deliver(shared, el);
+    }
+}
+
+/// Delivers a stanza from anywhere: to a local account through its
+/// presence logic, else by address.
+fn deliver(shared: &Shared, stanza: Element) {
+    match shared.im.inbound(stanza) {
+        im::Handled::Done(out) => dispatch(shared, out),
+        im::Handled::NotMine(stanza) => {
+            if let Some(reply) = route(shared, stanza) {
+                deliver(shared, reply);
+            }
+        }
+    }
 }
 
 /// An answer the stream did not take: it has ended, or (a bug here) the
@@ -325,6 +358,7 @@ fn serve(tcp: TcpStream, shared: Arc<Shared>) -> Result<(), String> {
     );
     let (tx, rx): (Sender<Element>, Receiver<Element>) = mpsc::channel();
     let mut full_jid: Option<String> = None;
+    let mut online: Option<jid::FullJid> = None;
     let mut buf = vec![0u8; 16 * 1024];
     let result = loop {
         let mut out = Vec::new();
@@ -390,14 +424,34 @@ fn serve(tcp: TcpStream, shared: Arc<Shared>) -> Result<(), String> {
                 }
                 Event::Online { jid } => {
                     println!("{peer}: online as {jid}");
+                    shared.im.connect(&jid.to_bare(), jid.resource().as_str());
+                    online = Some(jid);
                     Ok(())
                 }
-                Event::Stanza(el) => match route(&shared, el) {
-                    Some(reply) => stream
-                        .send(reply)
-                        .map_err(|e| xmpp_sansio::stream::Error::Negotiation(e.to_string())),
-                    None => Ok(()),
-                },
+                Event::Stanza(el) => {
+                    let handled = match &online {
+                        Some(me) => shared.im.client_stanza(&me.clone().into(), el),
+                        None => im::Handled::NotMine(el),
+                    };
+                    match handled {
+                        im::Handled::Done(out) => {
+                            dispatch(&shared, out);
+                            Ok(())
+                        }
+                        im::Handled::NotMine(el) => match shared.im.inbound(el) {
+                            im::Handled::Done(out) => {
+                                dispatch(&shared, out);
+                                Ok(())
+                            }
+                            im::Handled::NotMine(el) => match route(&shared, el) {
+                                Some(reply) => stream.send(reply).map_err(|e| {
+                                    xmpp_sansio::stream::Error::Negotiation(e.to_string())
+                                }),
+                                None => Ok(()),
+                            },
+                        },
+                    }
+                }
                 Event::Closed(reason) => {
                     closed = Some(reason.map_or(Ok(()), |r| Err(r.to_string())));
                     Ok(())
@@ -438,6 +492,10 @@ fn serve(tcp: TcpStream, shared: Arc<Shared>) -> Result<(), String> {
     if let Some(j) = full_jid {
         shared.sessions.lock().expect("router lock").remove(&j);
     }
+    if let Some(me) = online {
+        let out = shared.im.disconnect(&me.to_bare(), me.resource().as_str());
+        dispatch(&shared, out);
+    }
     result
 }
 
@@ -469,6 +527,8 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    let user_names: Vec<String> = users.iter().map(|(u, _)| u.clone()).collect();
+    let domain_for_im = domain.clone();
     // What a server stores at registration: SCRAM records, not passwords.
     let mut rng = OsRandom;
     let records = users
@@ -505,6 +565,7 @@ fn main() -> std::process::ExitCode {
         users: records,
         tls,
         sessions: Mutex::new(HashMap::new()),
+        im: im::Im::new(&domain_for_im, user_names),
     });
     if let Some(addr) = s2s_listen {
         let secret = match &dialback_secret {
@@ -515,12 +576,10 @@ fn main() -> std::process::ExitCode {
         s2s_config.tls = s2s_tls;
         let weak = Arc::downgrade(&shared);
         let deliver = Box::new(move |stanza: Element| {
-            if let Some(shared) = weak.upgrade()
-                && let Some(reply) = route(&shared, stanza)
-            {
-                // An error or answer from this server goes back to the
-                // remote sender.
-                route(&shared, reply);
+            // Errors and answers from this server go back to the remote
+            // sender.
+            if let Some(shared) = weak.upgrade() {
+                self::deliver(&shared, stanza);
             }
         });
         let federation = Arc::new(s2s::Federation::new(
@@ -552,10 +611,8 @@ fn main() -> std::process::ExitCode {
             .collect();
         let weak = Arc::downgrade(&shared);
         let route_from_component = Box::new(move |stanza: Element| {
-            if let Some(shared) = weak.upgrade()
-                && let Some(reply) = route(&shared, stanza)
-            {
-                route(&shared, reply);
+            if let Some(shared) = weak.upgrade() {
+                deliver(&shared, stanza);
             }
         });
         let hub = Arc::new(component::Components::new(
