@@ -479,3 +479,26 @@ fn without_a_ping_timeout_an_idle_client_is_cut_at_once() {
     let wire = String::from_utf8_lossy(&p.to_client).into_owned();
     assert!(!wire.contains("idle-seconds"), "{wire}");
 }
+
+#[test]
+fn informative_features_are_offered_after_authentication() {
+    let mut server = server_config();
+    server.informative_features = vec![
+        Element::new("ver", ns::ROSTER_VER),
+        Element::new("sub", ns::PRE_APPROVAL),
+    ];
+    let mut p = Pair::new(client_config(), server);
+    p.run();
+    assert!(p.client_online().is_some());
+    assert!(p.client.server_offers("sub", ns::PRE_APPROVAL));
+    assert!(p.client.server_offers("ver", ns::ROSTER_VER));
+    // Only once authenticated: the first features carry neither.
+    let wire = String::from_utf8_lossy(&p.to_client).into_owned();
+    let first = wire.find("urn:xmpp:features:pre-approval").unwrap();
+    let auth = wire.find("<success").unwrap();
+    assert!(first > auth, "{wire}");
+    // Without them, the client sees none.
+    let mut plain = Pair::standard();
+    plain.run();
+    assert!(!plain.client.server_offers("sub", ns::PRE_APPROVAL));
+}

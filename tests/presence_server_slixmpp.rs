@@ -56,6 +56,7 @@ fn start_server() -> Server {
     let mut child = Command::new(&bin)
         .args(["--listen", "127.0.0.1:0", "--domain", DOMAIN])
         .args(["--user", "alice:alice-pw", "--user", "bob:bob-pw"])
+        .args(["--user", "carol:carol-pw", "--user", "dave:dave-pw"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
@@ -94,4 +95,44 @@ fn slixmpp_clients_subscribe_and_see_presence_on_our_server() {
         Client::start(c, user, DOMAIN)
     };
     mutual_subscription_flow(DOMAIN, &start);
+}
+
+#[test]
+fn pre_approval_answers_for_the_user() {
+    let Some(python) = python() else { return };
+    let server = start_server();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/interop/slixmpp_presence.py"
+    );
+    let start = |user: &'static str| {
+        let mut c = Command::new(&python);
+        c.arg(script)
+            .args([
+                "--jid",
+                &format!("{user}@{DOMAIN}"),
+                "--password",
+                &format!("{user}-pw"),
+            ])
+            .args(["--host", "127.0.0.1", "--port", &server.1.to_string()])
+            .stderr(Stdio::null());
+        Client::start(c, user, DOMAIN)
+    };
+    let mut carol = start("carol");
+    let mut dave = start("dave");
+    // RFC 6121 §3.4: Carol approves Dave before he asks; her server
+    // creates the item and routes nothing.
+    carol.send(&format!("subscribed dave@{DOMAIN}"));
+    carol.expect(&format!("roster dave@{DOMAIN} none"));
+    // Dave asks: Carol's server answers for her, and her presence follows.
+    dave.send(&format!("subscribe carol@{DOMAIN}"));
+    dave.expect(&format!("roster carol@{DOMAIN} none ask"));
+    dave.expect(&format!("request carol@{DOMAIN} subscribed"));
+    dave.expect(&format!("roster carol@{DOMAIN} to"));
+    dave.expect(&format!("presence carol@{DOMAIN} online"));
+    carol.expect(&format!("roster dave@{DOMAIN} from"));
+    // The request never reached her (§3.4.2).
+    assert!(!carol.saw(&format!("request dave@{DOMAIN} subscribe")));
+    carol.quit();
+    dave.quit();
 }

@@ -242,7 +242,8 @@ impl Im {
         else {
             return Handled::Done(out);
         };
-        let outcome = u.roster.item(&contact).outbound(kind, false);
+        // Pre-approval is offered (the `sub` feature).
+        let outcome = u.roster.item(&contact).outbound(kind, true);
         let push = u.roster.apply(&contact, &outcome);
         for action in outcome.actions() {
             match action {

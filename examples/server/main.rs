@@ -554,6 +554,11 @@ fn main() -> std::process::ExitCode {
     };
     let mut config = ServerConfig::new(&domain, decoy_key);
     config.sasl.iterations = 4096;
+    // What `im.rs` implements (RFC 6121 §2.6.1, §3.4).
+    config.informative_features = vec![
+        Element::new("ver", xmpp_sansio::ns::ROSTER_VER),
+        Element::new("sub", xmpp_sansio::ns::PRE_APPROVAL),
+    ];
     if let Some(idle) = idle {
         config.idle_timeout = (idle > 0).then(|| Duration::from_secs(idle));
     }

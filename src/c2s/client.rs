@@ -128,6 +128,8 @@ pub struct Client {
     tls: TlsInfo,
     stream_id: Option<String>,
     max_send: Option<usize>,
+    /// The informative features of the last features that had any.
+    informative: Vec<Element>,
     /// The server's XEP-0478 `idle-seconds`.
     server_idle: Option<Duration>,
     starttls: starttls::Initiator,
@@ -221,6 +223,7 @@ impl Connection<Client> {
             stage,
             stream_id: None,
             max_send: None,
+            informative: Vec::new(),
             server_idle: None,
             starttls: starttls::Initiator::default(),
             sasl: sasl_negotiation::Initiator::default(),
@@ -250,6 +253,15 @@ impl Connection<Client> {
     /// Uses a salted-password cache from an earlier connection.
     pub fn set_scram_cache(&mut self, cache: sasl::SaltedPasswordCache) {
         self.role.sasl.cache = Some(cache);
+    }
+
+    /// Whether the server advertised the informative feature `name` in
+    /// `ns` once the client authenticated: `("sub",`
+    /// [`ns::PRE_APPROVAL`]`)` before pre-approving a subscription (RFC
+    /// 6121 §3.4.1), `("ver",` [`ns::ROSTER_VER`]`)` before sending `ver`
+    /// in a roster get (§2.6.2).
+    pub fn server_offers(&self, name: &str, ns: &str) -> bool {
+        self.role.informative.iter().any(|o| o.is(name, ns))
     }
 
     /// The bound full JID, once online.
@@ -371,6 +383,9 @@ impl Client {
 
     fn on_features(&mut self, core: &mut Core, el: &Element, now: Instant) -> Result<(), Error> {
         let f = Features::parse(el);
+        if !f.other.is_empty() {
+            self.informative.clone_from(&f.other);
+        }
         if let Some(l) = f.limits {
             self.max_send = l.max_bytes.map(|n| n as usize);
             self.server_idle = l.idle_seconds.map(Duration::from_secs);

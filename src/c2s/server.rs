@@ -75,6 +75,12 @@ pub struct ServerConfig {
     /// and wait this long for any traffic before ending the stream with
     /// `connection-timeout`; `None` ends it at once.
     pub idle_ping_timeout: Option<Duration>,
+    /// Informative features advertised once the client has
+    /// authenticated, next to binding: what the host implements, such as
+    /// roster versioning (`<ver xmlns='urn:xmpp:features:rosterver'/>`,
+    /// RFC 6121 §2.6.1) or subscription pre-approval (`<sub
+    /// xmlns='urn:xmpp:features:pre-approval'/>`, §3.4). None by default.
+    pub informative_features: Vec<Element>,
 }
 
 impl ServerConfig {
@@ -96,6 +102,7 @@ impl ServerConfig {
             lang: "en".to_owned(),
             idle_timeout: Some(Duration::from_secs(300)),
             idle_ping_timeout: Some(Duration::from_secs(60)),
+            informative_features: Vec::new(),
         }
     }
 }
@@ -329,6 +336,9 @@ impl Server {
         }
         if self.offers(core, Feature::Bind) {
             self.bind.advertise(&mut f);
+        }
+        if self.stage.has(Stage::AUTHENTICATED) {
+            f.other.clone_from(&self.config.informative_features);
         }
         if self.config.advertise_limits {
             f.limits = Some(if self.stage.has(Stage::AUTHENTICATED) {

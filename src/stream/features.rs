@@ -26,6 +26,11 @@ pub struct Features {
     pub session: Option<bool>,
     /// XEP-0478 limits.
     pub limits: Option<StreamLimits>,
+    /// Features not modelled above, as received or to be sent after
+    /// those: informative ones such as roster versioning (RFC 6121
+    /// §2.6.1, [`ns::ROSTER_VER`]) and subscription pre-approval (§3.4,
+    /// [`ns::PRE_APPROVAL`]).
+    pub other: Vec<Element>,
 }
 
 impl Features {
@@ -55,7 +60,7 @@ impl Features {
                 (ns::BIND, "bind") => f.bind = true,
                 (ns::SESSION, "session") => f.session = Some(c.has_child("optional", ns::SESSION)),
                 (ns::STREAM_LIMITS, "limits") => f.limits = StreamLimits::from_element(c),
-                _ => {}
+                _ => f.other.push(c.to_owned()),
             }
         }
         f
@@ -98,7 +103,16 @@ impl Features {
         if let Some(l) = &self.limits {
             el.push_child(l.to_element());
         }
+        for o in &self.other {
+            el.push_child(o.clone());
+        }
         el
+    }
+
+    /// Whether an informative feature `name` in `ns` is among
+    /// [`other`](Self::other).
+    pub fn offers(&self, name: &str, ns: &str) -> bool {
+        self.other.iter().any(|o| o.is(name, ns))
     }
 }
 
@@ -143,7 +157,12 @@ mod tests {
                 max_bytes: Some(10_000),
                 idle_seconds: None,
             }),
+            other: vec![
+                Element::new("ver", ns::ROSTER_VER),
+                Element::new("sub", ns::PRE_APPROVAL),
+            ],
         };
+        assert!(Features::parse(&f.to_element()).offers("sub", ns::PRE_APPROVAL));
         assert_eq!(Features::parse(&f.to_element()), f);
         assert_eq!(
             Features::parse(&Element::new("features", ns::STREAM)),

@@ -91,6 +91,12 @@ impl Client {
         }
     }
 
+    /// Whether a line starting with `prefix` has been seen so far.
+    #[allow(dead_code)] // Not every test binary asks.
+    pub fn saw(&self, prefix: &str) -> bool {
+        self.seen.iter().any(|l| l.starts_with(prefix))
+    }
+
     pub fn quit(mut self) {
         self.send("quit");
         drop(self.stdin.take());
