@@ -281,7 +281,16 @@ impl Im {
     /// A stanza for a local account from anywhere (another account, a
     /// remote server, a component); [`Handled::NotMine`] gives it back
     /// when it is not for a local account.
-    pub fn inbound(&self, stanza: Element) -> Handled {
+    pub fn inbound(&self, mut stanza: Element) -> Handled {
+        // Stanzas from remote servers (`jabber:server`) and components
+        // come in their stream's namespace; handle them as local ones.
+        let content = stanza.ns().to_owned();
+        if content != ns::CLIENT
+            && xmpp_sansio::stanza::is_content_ns(&content)
+            && matches!(stanza.name(), "message" | "presence")
+        {
+            stanza.move_ns(&content, ns::CLIENT);
+        }
         let Some(to) = stanza.attr("to").and_then(|t| t.parse::<Jid>().ok()) else {
             return Handled::NotMine(stanza);
         };

@@ -383,9 +383,8 @@ impl Client {
 
     fn on_features(&mut self, core: &mut Core, el: &Element, now: Instant) -> Result<(), Error> {
         let f = Features::parse(el);
-        if !f.other.is_empty() {
-            self.informative.clone_from(&f.other);
-        }
+        // The last features decide: after authentication, those.
+        self.informative.clone_from(&f.other);
         if let Some(l) = f.limits {
             self.max_send = l.max_bytes.map(|n| n as usize);
             self.server_idle = l.idle_seconds.map(Duration::from_secs);
