@@ -8,9 +8,16 @@
 //! exchange messages both ways: each server verifies the other's key by
 //! dialback over its own outgoing stream.
 //!
+//! Over the plaintext pair, a presence client on each server (the
+//! `client` example in `--presence` mode) subscribe to each other across
+//! the federation: subscription stanzas from Prosody go through our
+//! server's presence logic.
+//!
 //! Both variants run in one test: the two servers need the same fixed
 //! addresses.
 
+#[path = "common/presence_peer.rs"]
+mod presence_peer;
 #[path = "common/process.rs"]
 mod process;
 #[path = "common/prosody.rs"]
@@ -170,6 +177,9 @@ fn federates_with_prosody_both_ways_plaintext_and_over_tls() {
             )),
             "{ours}"
         );
+        if !tls {
+            presence_across(&p, port);
+        }
         let log = p.log();
         assert!(log.contains("dialback"), "{log}");
         if tls {
@@ -179,4 +189,48 @@ fn federates_with_prosody_both_ways_plaintext_and_over_tls() {
             );
         }
     }
+}
+
+/// Romeo on our server and Alice on Prosody subscribe to each other and
+/// see each other's presence (RFC 6121 §3, §4) across the federation.
+fn presence_across(p: &Prosody, port: u16) {
+    let presence_client = |user: &'static str, password: &str, domain: &str, addr: String| {
+        let mut c = Command::new(example("client"));
+        c.args(["--jid", &format!("{user}@{domain}"), "--password", password])
+            .args(["--server", &addr, "--insecure-tls", "--presence"]);
+        presence_peer::Client::start(c, user, domain)
+    };
+    let alice_jid = format!("alice@{PROSODY_DOMAIN}");
+    let romeo_jid = format!("romeo@{OUR_DOMAIN}");
+    let mut alice = presence_client(
+        "alice",
+        "wonderland-pw",
+        PROSODY_DOMAIN,
+        format!("{PROSODY_DOMAIN}:{}", p.c2s),
+    );
+    let mut romeo = presence_client(
+        "romeo",
+        "orchard-pw",
+        OUR_DOMAIN,
+        format!("{OUR_DOMAIN}:{port}"),
+    );
+    romeo.send(&format!("subscribe {alice_jid}"));
+    romeo.expect(&format!("roster {alice_jid} none ask"));
+    alice.expect(&format!("request {romeo_jid} subscribe"));
+    alice.send(&format!("subscribed {romeo_jid}"));
+    romeo.expect(&format!("request {alice_jid} subscribed"));
+    romeo.expect(&format!("roster {alice_jid} to"));
+    romeo.expect(&format!("presence {alice_jid} online"));
+    // Back: Prosody's request goes through our server's machine.
+    alice.send(&format!("subscribe {romeo_jid}"));
+    romeo.expect(&format!("request {alice_jid} subscribe"));
+    romeo.send(&format!("subscribed {alice_jid}"));
+    romeo.expect(&format!("roster {alice_jid} both"));
+    alice.expect(&format!("roster {romeo_jid} both"));
+    alice.expect(&format!("presence {romeo_jid} online"));
+    romeo.send("show away");
+    alice.expect(&format!("presence {romeo_jid} away"));
+    romeo.quit();
+    alice.expect(&format!("presence {romeo_jid} offline"));
+    alice.quit();
 }

@@ -74,6 +74,7 @@ impl Client {
     }
 
     /// Waits for lines starting with each prefix, in any order.
+    #[allow(dead_code)] // Not every test binary asks.
     pub fn expect_all(&mut self, prefixes: &[&str]) {
         let mut left: Vec<&str> = prefixes.to_vec();
         let deadline = Instant::now() + Duration::from_secs(15);
@@ -121,6 +122,7 @@ impl Client {
 /// presence: away and back, offline on disconnect, online again with
 /// probes answered, and a cancelled subscription. `start` logs a user in
 /// (password `USER-pw`).
+#[allow(dead_code)] // Not every test binary runs it.
 pub fn mutual_subscription_flow(domain: &str, start: &dyn Fn(&'static str) -> Client) {
     let alice_jid = format!("alice@{domain}");
     let bob_jid = format!("bob@{domain}");
