@@ -20,6 +20,8 @@
 //! * [`component`]: external components (XEP-0114), both sides.
 //! * [`presence`]: presence subscriptions (RFC 6121 Appendix A) as pure
 //!   functions.
+//! * [`srv`]: SRV records to an ordered list of places to connect (RFC
+//!   2782, RFC 6120 §3.2, XEP-0368).
 //!
 //! [`manual`] holds the design notes: the "why" of the above.
 //!
@@ -52,6 +54,7 @@ pub mod presence;
 pub mod random;
 pub mod s2s;
 pub mod sasl;
+pub mod srv;
 pub mod stanza;
 pub mod stream;
 pub mod xml;
