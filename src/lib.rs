@@ -20,6 +20,8 @@
 //! * [`component`]: external components (XEP-0114), both sides.
 //! * [`presence`]: presence subscriptions (RFC 6121 Appendix A) as pure
 //!   functions.
+//! * [`sm`]: stream management (XEP-0198) bookkeeping: counters, the
+//!   unacknowledged queue, resumption, the protocol's elements.
 //! * [`srv`]: SRV records to an ordered list of places to connect (RFC
 //!   2782, RFC 6120 §3.2, XEP-0368).
 //!
@@ -54,6 +56,7 @@ pub mod presence;
 pub mod random;
 pub mod s2s;
 pub mod sasl;
+pub mod sm;
 pub mod srv;
 pub mod stanza;
 pub mod stream;
