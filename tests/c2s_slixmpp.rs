@@ -2,29 +2,17 @@
 //! connects to the `server` example, does STARTTLS and SCRAM (or PLAIN),
 //! binds, sends a message to itself and gets it back.
 //!
-//! The interpreter is `$XMPP_SANSIO_PYTHON` (default `python3`); without
+//! The interpreter is `$XMPP_SANSIO_PYTHON` (default: the venv `tests/all.sh` sets up); without
 //! slixmpp the test is skipped with a notice, except under `CI=true`.
+
+#[path = "common/process.rs"]
+mod process;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-fn python() -> Option<String> {
-    let python = std::env::var("XMPP_SANSIO_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    let ok = Command::new(&python)
-        .args(["-c", "import slixmpp"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
-        return Some(python);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("slixmpp is not importable with {python}: run tests/all.sh, which installs it");
-    }
-    eprintln!("skipping: slixmpp is not installed (tests/all.sh installs it)");
-    None
-}
+use process::slixmpp_python;
 
 struct Server(Child, u16);
 
@@ -80,7 +68,9 @@ fn slixmpp(python: &str, port: u16, jid: &str, password: &str, mechanism: &str) 
 
 #[test]
 fn slixmpp_starttls_auth_bind_and_echo() {
-    let Some(python) = python() else { return };
+    let Some(python) = slixmpp_python() else {
+        return;
+    };
     let server = start_server();
     for mechanism in ["SCRAM-SHA-1", "SCRAM-SHA-256", "PLAIN"] {
         let (ok, out) = slixmpp(
@@ -104,7 +94,9 @@ fn slixmpp_starttls_auth_bind_and_echo() {
 
 #[test]
 fn slixmpp_with_a_wrong_password_is_refused() {
-    let Some(python) = python() else { return };
+    let Some(python) = slixmpp_python() else {
+        return;
+    };
     let server = start_server();
     let (ok, out) = slixmpp(
         &python,

@@ -6,22 +6,16 @@
 
 #[path = "common/presence_peer.rs"]
 mod presence_peer;
+#[path = "common/process.rs"]
+mod process;
 #[path = "common/prosody.rs"]
 mod prosody;
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use presence_peer::{Client, mutual_subscription_flow};
+use process::example;
 use prosody::{DOMAIN, Options, Prosody};
-
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let bin = dir.join("examples").join(name);
-    assert!(bin.exists(), "{} not built", bin.display());
-    bin
-}
 
 #[test]
 fn mutual_subscription_and_presence_views_through_prosody() {

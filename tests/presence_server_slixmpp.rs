@@ -4,120 +4,72 @@
 //! their contacts from slixmpp's events: the same flow as through
 //! Prosody.
 //!
-//! The interpreter is `$XMPP_SANSIO_PYTHON` (default `python3`); without
+//! The interpreter is `$XMPP_SANSIO_PYTHON` (default: the venv `tests/all.sh` sets up); without
 //! slixmpp the test is skipped with a notice, except under `CI=true`.
 
 #[path = "common/presence_peer.rs"]
 mod presence_peer;
+#[path = "common/process.rs"]
+mod process;
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use presence_peer::{Client, mutual_subscription_flow};
+use process::{Running, example, script, slixmpp_python};
 
 const DOMAIN: &str = "example.test";
 
-fn python() -> Option<String> {
-    let python = std::env::var("XMPP_SANSIO_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    let ok = Command::new(&python)
-        .args(["-c", "import slixmpp"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
-        return Some(python);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("slixmpp is not importable with {python}: run tests/all.sh, which installs it");
-    }
-    eprintln!("skipping: slixmpp is not installed (tests/all.sh installs it)");
-    None
-}
-
-struct Server(Child, u16);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_server() -> Server {
-    let exe = std::env::current_exe().unwrap();
-    let bin: PathBuf = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join("server");
-    let mut child = Command::new(&bin)
-        .args(["--listen", "127.0.0.1:0", "--domain", DOMAIN])
+/// The `server` example with four accounts; its c2s port.
+fn start_server() -> (Running, u16) {
+    let mut cmd = Command::new(example("server"));
+    cmd.args(["--listen", "127.0.0.1:0", "--domain", DOMAIN])
         .args(["--user", "alice:alice-pw", "--user", "bob:bob-pw"])
-        .args(["--user", "carol:carol-pw", "--user", "dave:dave-pw"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
-    let mut first = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let port = first
+        .args(["--user", "carol:carol-pw", "--user", "dave:dave-pw"]);
+    let mut server = Running::spawn(cmd);
+    let line = server
+        .expect("listening on", Duration::from_secs(10))
+        .unwrap_or_else(|out| panic!("the server did not start:\n{out}"));
+    let port = line
         .trim()
         .rsplit(':')
         .next()
         .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
-    Server(child, port)
+        .unwrap_or_else(|| panic!("unexpected line {line:?}"));
+    (server, port)
+}
+
+/// A slixmpp presence client for `user` (password `USER-pw`).
+fn slixmpp(python: &str, port: u16, user: &'static str) -> Client {
+    let mut c = Command::new(python);
+    c.arg(script("slixmpp_presence.py"))
+        .args([
+            "--jid",
+            &format!("{user}@{DOMAIN}"),
+            "--password",
+            &format!("{user}-pw"),
+        ])
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .stderr(Stdio::null());
+    Client::start(c, user, DOMAIN)
 }
 
 #[test]
 fn slixmpp_clients_subscribe_and_see_presence_on_our_server() {
-    let Some(python) = python() else { return };
-    let server = start_server();
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/interop/slixmpp_presence.py"
-    );
-    let start = |user: &'static str| {
-        let mut c = Command::new(&python);
-        c.arg(script)
-            .args([
-                "--jid",
-                &format!("{user}@{DOMAIN}"),
-                "--password",
-                &format!("{user}-pw"),
-            ])
-            .args(["--host", "127.0.0.1", "--port", &server.1.to_string()])
-            .stderr(Stdio::null());
-        Client::start(c, user, DOMAIN)
+    let Some(python) = slixmpp_python() else {
+        return;
     };
-    mutual_subscription_flow(DOMAIN, &start);
+    let (_server, port) = start_server();
+    mutual_subscription_flow(DOMAIN, &|user| slixmpp(&python, port, user));
 }
 
 #[test]
 fn pre_approval_answers_for_the_user() {
-    let Some(python) = python() else { return };
-    let server = start_server();
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/interop/slixmpp_presence.py"
-    );
-    let start = |user: &'static str| {
-        let mut c = Command::new(&python);
-        c.arg(script)
-            .args([
-                "--jid",
-                &format!("{user}@{DOMAIN}"),
-                "--password",
-                &format!("{user}-pw"),
-            ])
-            .args(["--host", "127.0.0.1", "--port", &server.1.to_string()])
-            .stderr(Stdio::null());
-        Client::start(c, user, DOMAIN)
+    let Some(python) = slixmpp_python() else {
+        return;
     };
+    let (_server, port) = start_server();
+    let start = |user: &'static str| slixmpp(&python, port, user);
     let mut carol = start("carol");
     let mut dave = start("dave");
     // RFC 6121 §3.4: Carol approves Dave before he asks; her server

@@ -32,6 +32,25 @@ pub fn python() -> String {
     })
 }
 
+/// The interpreter, if it can import slixmpp; under CI its absence fails
+/// the test, elsewhere the test is skipped with a notice.
+pub fn slixmpp_python() -> Option<String> {
+    let python = python();
+    let ok = Command::new(&python)
+        .args(["-c", "import slixmpp"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        return Some(python);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("slixmpp is not importable with {python}: run tests/all.sh, which installs it");
+    }
+    eprintln!("skipping: slixmpp is not installed (tests/all.sh installs it)");
+    None
+}
+
 /// The path of one of the interop scripts.
 pub fn script(name: &str) -> String {
     format!("{}/tests/interop/{name}", env!("CARGO_MANIFEST_DIR"))
