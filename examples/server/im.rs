@@ -347,10 +347,17 @@ impl Im {
                 let push = u.roster.apply(&contact, &outcome);
                 for action in outcome.actions() {
                     match action {
-                        Action::Deliver => {
+                        Action::Deliver if k == Kind::Subscribe => {
                             for (r, _) in u.account.available() {
                                 out.sessions
                                     .push((format!("{user}/{r}"), p.as_element().clone()));
+                            }
+                        }
+                        // §3.1.6, §3.2.3, §3.3.3: to the interested
+                        // resources, ahead of the roster push.
+                        Action::Deliver => {
+                            for to in u.account.interested() {
+                                out.sessions.push((to, p.as_element().clone()));
                             }
                         }
                         Action::RosterPush => {

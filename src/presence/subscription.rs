@@ -261,10 +261,12 @@ pub enum Action {
     /// address it to the contact's bare JID (§3.1.2), and deliver it
     /// locally or route it to the contact's server.
     Route,
-    /// Inbound: deliver the stanza to the user's available resources. A
-    /// `subscribe` that finds none is stored, one per contact, and
-    /// delivered whenever the user next becomes available until answered
-    /// (§3.1.3 rule 4); the others may be stored the same way.
+    /// Inbound: deliver the stanza to the user. A `subscribe` goes to the
+    /// available resources; one that finds none is stored, one per
+    /// contact, and delivered whenever the user next becomes available
+    /// until answered (§3.1.3 rule 4). The others go to the interested
+    /// resources, before the roster push that follows (§3.1.6, §3.2.3,
+    /// §3.3.3).
     Deliver,
     /// Send the contact, from the user's bare JID to the contact's bare
     /// JID, a presence of this type on the user's behalf.
