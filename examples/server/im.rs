@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use jid::{BareJid, Jid};
+use jid::{BareJid, FullJid, Jid};
 use xmpp_sansio::ns;
 use xmpp_sansio::presence::roster::{self, GetAnswer, Roster, RosterLimits, parse_set};
 use xmpp_sansio::presence::server::{Account, MessageRoute};
@@ -45,10 +45,6 @@ pub struct Im {
     domain: String,
     users: Mutex<HashMap<BareJid, User>>,
     ids: AtomicU64,
-}
-
-fn presence_el(p: Presence) -> Element {
-    p.into_element()
 }
 
 impl Im {
@@ -116,7 +112,7 @@ impl Im {
         }
     }
 
-    fn pushes(&self, u: &User, item: Element, out: &mut Out) {
+    fn pushes(&self, u: &User, item: &Element, out: &mut Out) {
         let ver = u.roster.version();
         for to in u.account.interested() {
             let iq = roster::push(item.clone(), &self.id(), &to, Some(&ver));
@@ -124,14 +120,60 @@ impl Im {
         }
     }
 
+    /// Carries out a subscription action other than delivery to the
+    /// user: toward the contact, or a roster push. `kind` is the type of
+    /// the stanza being processed (what `Route` sends on).
+    #[allow(clippy::too_many_arguments)]
+    fn act(
+        &self,
+        u: &User,
+        user: &BareJid,
+        contact: &BareJid,
+        kind: Kind,
+        action: Action,
+        push: Option<&Element>,
+        out: &mut Out,
+    ) {
+        let to_contact = |k: Kind| {
+            Presence::new(k.presence_type())
+                .with_from(user.as_str())
+                .with_to(contact.as_str())
+                .into_element()
+        };
+        match action {
+            Action::Route => out.route.push(to_contact(kind)),
+            Action::Reply(k) => out.route.push(to_contact(k)),
+            Action::RosterPush => {
+                if let Some(item) = push {
+                    self.pushes(u, item, out);
+                }
+            }
+            Action::SendAvailable => {
+                for (_, mine) in u.account.available() {
+                    out.route
+                        .push(mine.clone().with_to(contact.as_str()).into_element());
+                }
+            }
+            Action::SendUnavailable => {
+                for (r, _) in u.account.available() {
+                    out.route.push(
+                        Presence::new(PresenceType::Unavailable)
+                            .with_from(&format!("{user}/{r}"))
+                            .with_to(contact.as_str())
+                            .into_element(),
+                    );
+                }
+            }
+            Action::Deliver => {}
+        }
+    }
+
     /// A stanza from the local session `from` (its full JID): roster iqs
     /// and presence. [`Handled::NotMine`] gives back what is
     /// not handled here.
-    pub fn client_stanza(&self, from: &Jid, stanza: Element) -> Handled {
+    pub fn client_stanza(&self, from: &FullJid, stanza: Element) -> Handled {
         let user = from.to_bare();
-        let Some(resource) = from.resource().map(|r| r.as_str().to_owned()) else {
-            return Handled::NotMine(stanza);
-        };
+        let resource = from.resource().as_str();
         let mut users = self.lock();
         let Some(u) = users.get_mut(&user) else {
             return Handled::NotMine(stanza);
@@ -148,7 +190,7 @@ impl Im {
             };
             let reply = match iq.kind() {
                 Some(IqType::Get) => {
-                    u.account.roster_requested(&resource);
+                    u.account.roster_requested(resource);
                     let ver = iq.payload().and_then(|q| q.attr("ver"));
                     match u.roster.get(ver) {
                         GetAnswer::Full(q) => iq.result(Some(q)),
@@ -170,14 +212,15 @@ impl Im {
                     .and_then(|req| u.roster.set(req))
                 {
                     Ok(done) => {
-                        self.pushes(u, done.push.clone(), &mut out);
+                        self.pushes(u, &done.push, &mut out);
                         if let Some(jid) = done.push.attr("jid").map(str::to_owned) {
                             for kind in done.presence {
-                                out.route.push(presence_el(
+                                out.route.push(
                                     Presence::new(kind.presence_type())
                                         .with_from(user.as_str())
-                                        .with_to(&jid),
-                                ));
+                                        .with_to(&jid)
+                                        .into_element(),
+                                );
                             }
                         }
                         iq.result(None)
@@ -205,7 +248,7 @@ impl Im {
         let Some(kind) = kind else {
             // Availability, broadcast or directed (§4).
             let was_available = u.account.available().any(|(r, _)| r == resource);
-            let sent = u.account.outbound(&resource, p, u.roster.states());
+            let sent = u.account.outbound(resource, p, u.roster.states());
             self.split(
                 &user,
                 sent.into_iter().map(|o| o.stanza.into_element()),
@@ -224,11 +267,10 @@ impl Im {
                 for contact in pending {
                     out.sessions.push((
                         from.to_string(),
-                        presence_el(
-                            Presence::new(PresenceType::Subscribe)
-                                .with_from(contact.as_str())
-                                .with_to(user.as_str()),
-                        ),
+                        Presence::new(PresenceType::Subscribe)
+                            .with_from(contact.as_str())
+                            .with_to(user.as_str())
+                            .into_element(),
                     ));
                 }
             }
@@ -246,34 +288,7 @@ impl Im {
         let outcome = u.roster.item(&contact).outbound(kind, true);
         let push = u.roster.apply(&contact, &outcome);
         for action in outcome.actions() {
-            match action {
-                Action::Route => out.route.push(presence_el(
-                    Presence::new(kind.presence_type())
-                        .with_from(user.as_str())
-                        .with_to(contact.as_str()),
-                )),
-                Action::RosterPush => {
-                    if let Some(item) = &push {
-                        self.pushes(u, item.clone(), &mut out);
-                    }
-                }
-                Action::SendAvailable => {
-                    for (_, p) in u.account.available() {
-                        out.route
-                            .push(presence_el(p.clone().with_to(contact.as_str())));
-                    }
-                }
-                Action::SendUnavailable => {
-                    for (r, _) in u.account.available() {
-                        out.route.push(presence_el(
-                            Presence::new(PresenceType::Unavailable)
-                                .with_from(&format!("{user}/{r}"))
-                                .with_to(contact.as_str()),
-                        ));
-                    }
-                }
-                Action::Deliver | Action::Reply(_) => {}
-            }
+            self.act(u, &user, &contact, kind, *action, push.as_ref(), &mut out);
         }
         Handled::Done(out)
     }
@@ -360,32 +375,7 @@ impl Im {
                                 out.sessions.push((to, p.as_element().clone()));
                             }
                         }
-                        Action::RosterPush => {
-                            if let Some(item) = &push {
-                                self.pushes(u, item.clone(), &mut out);
-                            }
-                        }
-                        Action::Reply(reply) => out.route.push(presence_el(
-                            Presence::new(reply.presence_type())
-                                .with_from(user.as_str())
-                                .with_to(contact.as_str()),
-                        )),
-                        Action::SendAvailable => {
-                            for (_, mine) in u.account.available() {
-                                out.route
-                                    .push(presence_el(mine.clone().with_to(contact.as_str())));
-                            }
-                        }
-                        Action::SendUnavailable => {
-                            for (r, _) in u.account.available() {
-                                out.route.push(presence_el(
-                                    Presence::new(PresenceType::Unavailable)
-                                        .with_from(&format!("{user}/{r}"))
-                                        .with_to(contact.as_str()),
-                                ));
-                            }
-                        }
-                        Action::Route => {}
+                        other => self.act(u, &user, &contact, k, *other, push.as_ref(), &mut out),
                     }
                 }
             }

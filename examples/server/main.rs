@@ -75,6 +75,29 @@ fn dispatch(shared: &Shared, out: im::Out) {
     }
 }
 
+/// A stanza from a local session (`me`, once bound): presence and roster
+/// through the presence logic, the rest delivered by address. Returns an
+/// answer for the sender when the server itself answers.
+fn from_session(shared: &Shared, me: Option<&jid::FullJid>, stanza: Element) -> Option<Element> {
+    let stanza = match me {
+        Some(me) => match shared.im.client_stanza(me, stanza) {
+            im::Handled::Done(out) => {
+                dispatch(shared, out);
+                return None;
+            }
+            im::Handled::NotMine(stanza) => stanza,
+        },
+        None => stanza,
+    };
+    match shared.im.inbound(stanza) {
+        im::Handled::Done(out) => {
+            dispatch(shared, out);
+            None
+        }
+        im::Handled::NotMine(stanza) => route(shared, stanza),
+    }
+}
+
 /// Delivers a stanza from anywhere: to a local account through its
 /// presence logic, else by address.
 fn deliver(shared: &Shared, stanza: Element) {
@@ -428,30 +451,12 @@ fn serve(tcp: TcpStream, shared: Arc<Shared>) -> Result<(), String> {
                     online = Some(jid);
                     Ok(())
                 }
-                Event::Stanza(el) => {
-                    let handled = match &online {
-                        Some(me) => shared.im.client_stanza(&me.clone().into(), el),
-                        None => im::Handled::NotMine(el),
-                    };
-                    match handled {
-                        im::Handled::Done(out) => {
-                            dispatch(&shared, out);
-                            Ok(())
-                        }
-                        im::Handled::NotMine(el) => match shared.im.inbound(el) {
-                            im::Handled::Done(out) => {
-                                dispatch(&shared, out);
-                                Ok(())
-                            }
-                            im::Handled::NotMine(el) => match route(&shared, el) {
-                                Some(reply) => stream.send(reply).map_err(|e| {
-                                    xmpp_sansio::stream::Error::Negotiation(e.to_string())
-                                }),
-                                None => Ok(()),
-                            },
-                        },
-                    }
-                }
+                Event::Stanza(el) => match from_session(&shared, online.as_ref(), el) {
+                    Some(reply) => stream
+                        .send(reply)
+                        .map_err(|e| xmpp_sansio::stream::Error::Negotiation(e.to_string())),
+                    None => Ok(()),
+                },
                 Event::Closed(reason) => {
                     closed = Some(reason.map_or(Ok(()), |r| Err(r.to_string())));
                     Ok(())
