@@ -23,6 +23,8 @@
 //! `--idle-seconds` sets how long a session may stay silent (0: forever).
 //! It prints `listening on ADDR` once it accepts connections.
 
+#[path = "../common/accept_any.rs"]
+mod accept_any;
 mod component;
 mod im;
 mod s2s;
