@@ -26,6 +26,9 @@
 //! ```
 
 use std::collections::VecDeque;
+use std::time::Duration;
+
+use jid::FullJid;
 
 use crate::stanza::DefinedCondition;
 use crate::stream::{Condition, StreamError};
@@ -74,12 +77,14 @@ pub struct QueueFull {
 
 /// One side's stream-management state.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Ledger {
     /// Stanzas received and handled (our `h`).
     handled: u32,
     /// The peer's last `h`: how many of ours it handled.
     acked: u32,
     /// Sent and not yet acknowledged, oldest first.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::elements"))]
     queue: VecDeque<Element>,
     max_queue: usize,
 }
@@ -104,6 +109,27 @@ impl Ledger {
             queue: VecDeque::new(),
             max_queue,
         }
+    }
+
+    /// How many stanzas await acknowledgement.
+    pub fn pending(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Whether [`sent`](Self::sent) would refuse the next stanza.
+    pub fn is_full(&self) -> bool {
+        self.queue.len() >= self.max_queue
+    }
+
+    /// The bound on the queue.
+    pub fn max_queue(&self) -> usize {
+        self.max_queue
+    }
+
+    /// Counts and keeps a stanza the stream itself wrote (a keepalive, an
+    /// answer of the role's own): the peer counts it whatever the bound.
+    pub(crate) fn push(&mut self, stanza: Element) {
+        self.queue.push_back(stanza);
     }
 
     /// The peer's last acknowledged count.
@@ -182,6 +208,199 @@ impl Ledger {
     /// queue is left empty.
     pub fn take_unacknowledged(&mut self) -> Vec<Element> {
         self.queue.drain(..).collect()
+    }
+}
+
+/// How a stream uses stream management: the client's wishes, or what the
+/// server grants; the same settings schedule acknowledgement requests on
+/// both sides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// Ask for (client) or allow (server) resumption (XEP-0198 §5).
+    pub resume: bool,
+    /// The preferred longest time, in seconds, a broken stream stays
+    /// resumable: sent as `max` (the client's wish on `<enable/>`, the
+    /// server's promise on `<enabled/>`). A server holds detached
+    /// sessions this long.
+    pub max: Option<u32>,
+    /// Stanzas kept for acknowledgement at most: beyond that,
+    /// [`Connection::send`](crate::stream::Connection::send) refuses with
+    /// [`SendError::Backlog`](crate::stream::SendError::Backlog) and hands
+    /// the stanza back until the peer acknowledges.
+    pub max_queue: usize,
+    /// Request an acknowledgement (`<r/>`) at once when this many stanzas
+    /// await one.
+    pub request_after: usize,
+    /// Otherwise request one this long after the first unacknowledged
+    /// stanza went out: several stanzas share one `<r/>`.
+    pub request_delay: Duration,
+    /// An `<r/>` unanswered for this long means the connection is dead:
+    /// the stream ends with `connection-timeout` and stays resumable.
+    /// `None` waits for the transport to tell.
+    pub ack_timeout: Option<Duration>,
+}
+
+impl Default for Config {
+    /// Resumable for five minutes, 1,000 stanzas queued, an `<r/>` after
+    /// five unacknowledged stanzas or one second, dead after 60 seconds
+    /// without an answer.
+    fn default() -> Self {
+        Config {
+            resume: true,
+            max: Some(300),
+            max_queue: 1000,
+            request_after: 5,
+            request_delay: Duration::from_secs(1),
+            ack_timeout: Some(Duration::from_secs(60)),
+        }
+    }
+}
+
+/// A stream-management session as one side keeps it: what it takes to
+/// resume on another connection (XEP-0198 §5). The host receives it in
+/// [`Event::Suspended`](crate::stream::Event::Suspended) when a resumable
+/// stream breaks, keeps it (in memory, or serialized with the `serde`
+/// feature) and hands it to the next connection: a client with
+/// `ClientStream::resume_session`, a server in its answer to
+/// [`Request::Resume`](crate::stream::Request::Resume).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Session {
+    /// The SM-ID the server gave.
+    id: String,
+    /// The session's full JID.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::full_jid"))]
+    jid: FullJid,
+    ledger: Ledger,
+    /// The server's `max`, seconds.
+    max: Option<u32>,
+    /// The server's preferred place to reconnect to.
+    location: Option<String>,
+}
+
+impl Session {
+    pub(crate) fn new(
+        id: String,
+        jid: FullJid,
+        ledger: Ledger,
+        max: Option<u32>,
+        location: Option<String>,
+    ) -> Session {
+        Session {
+            id,
+            jid,
+            ledger,
+            max,
+            location,
+        }
+    }
+
+    /// The SM-ID: `previd` when resuming.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The full JID the session was bound to.
+    pub fn jid(&self) -> &FullJid {
+        &self.jid
+    }
+
+    /// The counters and the stanzas awaiting acknowledgement.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// How long the server keeps the session resumable (its `max`), if it
+    /// said; a server host expires detached sessions after this.
+    pub fn max(&self) -> Option<Duration> {
+        self.max.map(|s| Duration::from_secs(u64::from(s)))
+    }
+
+    /// Where the server prefers the client to reconnect (`location`,
+    /// "host:port" per RFC 6120 §4.9.3.19), if it said.
+    pub fn location(&self) -> Option<&str> {
+        self.location.as_deref()
+    }
+
+    /// A stanza for a session whose connection broke (server side): it
+    /// counts as sent, and resumption delivers it with the rest of the
+    /// unacknowledged stanzas. A full queue gives it back.
+    pub fn enqueue(&mut self, stanza: Element) -> Result<(), QueueFull> {
+        self.ledger.sent(stanza)
+    }
+
+    /// The session is given up (it expired, or resumption failed): what
+    /// the peer never acknowledged, oldest first, for the host to send
+    /// another way (a server: as to an unavailable resource, RFC 6121
+    /// §8.5; a client: again on a new session) or to report.
+    pub fn into_unacknowledged(mut self) -> Vec<Element> {
+        self.ledger.take_unacknowledged()
+    }
+
+    pub(crate) fn ledger_mut(&mut self) -> &mut Ledger {
+        &mut self.ledger
+    }
+}
+
+#[cfg(feature = "serde")]
+mod serde_impl {
+    //! Elements travel as their XML text; JIDs as strings.
+
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::xml::{Element, FrameEvent, Framer, Limits, Writer};
+
+    pub(super) mod full_jid {
+        use super::*;
+
+        pub(crate) fn serialize<S: Serializer>(j: &jid::FullJid, s: S) -> Result<S::Ok, S::Error> {
+            j.as_str().serialize(s)
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<jid::FullJid, D::Error> {
+            let s = String::deserialize(d)?;
+            s.parse().map_err(D::Error::custom)
+        }
+    }
+
+    pub(super) mod elements {
+        use super::*;
+        use std::collections::VecDeque;
+
+        pub(crate) fn serialize<S: Serializer>(
+            q: &VecDeque<Element>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            let w = Writer::standalone();
+            let texts = q
+                .iter()
+                .map(|el| w.to_string(el))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(serde::ser::Error::custom)?;
+            texts.serialize(s)
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<VecDeque<Element>, D::Error> {
+            let texts = Vec::<String>::deserialize(d)?;
+            texts
+                .iter()
+                .map(|t| {
+                    let mut framer = Framer::for_fragments(Limits::default());
+                    let mut input = t.as_bytes();
+                    match framer.next_event(&mut input) {
+                        Ok(Some(FrameEvent::Element(el))) if input.iter().all(u8::is_ascii_whitespace) => Ok(el),
+                        Ok(_) => Err(D::Error::custom("not one element")),
+                        Err(e) => Err(D::Error::custom(e)),
+                    }
+                })
+                .collect()
+        }
     }
 }
 

@@ -9,9 +9,11 @@ use jid::{BareJid, FullJid};
 use crate::ns;
 use crate::random::Random;
 use crate::sasl::{self, TlsInfo};
+use crate::sm;
 use crate::stream::connection::{Core, Role, SendError, TimerId};
 use crate::stream::features::Features;
 use crate::stream::framing::Framing;
+use crate::stream::negotiation::sm::{self as sm_negotiation, Outcome};
 use crate::stream::negotiation::{
     self, Cx, Progress, Rules, Stage, bind, sasl as sasl_negotiation, starttls,
 };
@@ -65,6 +67,12 @@ pub struct ClientConfig {
     pub ping_timeout: Option<Duration>,
     /// `xml:lang` of our stream.
     pub lang: Option<String>,
+    /// Enable stream management (XEP-0198) after binding when the server
+    /// offers it: stanzas are acknowledged, and with
+    /// [`sm::Config::resume`] a broken connection hands the host an
+    /// [`Event::Suspended`] session to resume with
+    /// [`ClientStream::resume_session`]. `None` (the default) does not.
+    pub stream_management: Option<sm::Config>,
 }
 
 impl ClientConfig {
@@ -82,6 +90,7 @@ impl ClientConfig {
             keepalive: Some(Duration::from_secs(90)),
             ping_timeout: None,
             lang: None,
+            stream_management: None,
         }
     }
 }
@@ -106,16 +115,22 @@ enum State {
 enum Feature {
     StartTls,
     Sasl,
+    /// Stream management resumption, in binding's place.
+    Resume,
     Bind,
     Session,
+    /// Stream management, after binding.
+    Enable,
 }
 
 impl Feature {
-    const ALL: [Feature; 4] = [
+    const ALL: [Feature; 6] = [
         Feature::StartTls,
         Feature::Sasl,
+        Feature::Resume,
         Feature::Bind,
         Feature::Session,
+        Feature::Enable,
     ];
 }
 
@@ -135,9 +150,19 @@ pub struct Client {
     starttls: starttls::Initiator,
     sasl: sasl_negotiation::Initiator,
     bind: bind::Initiator,
+    sm: sm_negotiation::Initiator,
+    /// A session to resume instead of binding.
+    resumption: Option<Box<sm::Session>>,
+    /// The last features offered stream management.
+    sm_offered: bool,
+    /// The server refused to enable it.
+    sm_refused: bool,
+    /// The session was resumed rather than bound.
+    resumed: bool,
     next_id: u64,
-    /// The id of a ping awaiting its answer.
-    ping: Option<String>,
+    /// A keepalive awaiting its answer: the ping's id (empty for an
+    /// `<r/>`) and when it went out.
+    ping: Option<(String, Instant)>,
 }
 
 impl std::fmt::Debug for Client {
@@ -228,6 +253,11 @@ impl Connection<Client> {
             starttls: starttls::Initiator::default(),
             sasl: sasl_negotiation::Initiator::default(),
             bind: bind::Initiator::default(),
+            sm: sm_negotiation::Initiator::default(),
+            resumption: None,
+            sm_offered: false,
+            sm_refused: false,
+            resumed: false,
             next_id: 0,
             ping: None,
         };
@@ -267,6 +297,20 @@ impl Connection<Client> {
     /// The bound full JID, once online.
     pub fn bound_jid(&self) -> Option<&FullJid> {
         self.role.bind.jid.as_ref()
+    }
+
+    /// Resumes `session` (from [`Event::Suspended`] of an earlier
+    /// connection) instead of binding a resource, once authenticated
+    /// (XEP-0198 §5). Call it before authentication completes, typically
+    /// right after [`ClientStream::new`]. On success the stream reports
+    /// [`Event::Resumed`] instead of [`Event::Online`] and sends again what
+    /// the server had not acknowledged; if the server cannot resume, the
+    /// unacknowledged stanzas come back in [`Event::Unsent`] and the
+    /// client binds a resource as usual (enabling a new session when
+    /// configured). A server that does not offer stream management gets
+    /// the same treatment as a failed resumption.
+    pub fn resume_session(&mut self, session: sm::Session) {
+        self.role.resumption = Some(Box::new(session));
     }
 }
 
@@ -309,6 +353,8 @@ impl Client {
             Feature::Sasl => sasl_negotiation::rules(self.config.tls == TlsPolicy::AllowPlaintext),
             Feature::Bind => bind::RULES,
             Feature::Session => bind::SESSION_RULES,
+            Feature::Resume => sm_negotiation::RESUME_RULES,
+            Feature::Enable => sm_negotiation::ENABLE_RULES,
         }
     }
 
@@ -318,6 +364,23 @@ impl Client {
             Feature::Sasl => sasl_negotiation::Initiator::offered(f),
             Feature::Bind => bind::Initiator::offered(f),
             Feature::Session => self.bind.session_required,
+            Feature::Resume => sm_negotiation::Initiator::offered(f) && self.resumption.is_some(),
+            Feature::Enable => {
+                sm_negotiation::Initiator::offered(f)
+                    && self.config.stream_management.is_some()
+                    && !self.sm_refused
+            }
+        }
+    }
+
+    /// What the last features said, for the features negotiated without a
+    /// restart (binding, the legacy session, stream management).
+    fn remembered(&self) -> Features {
+        Features {
+            session: self.bind.session_required.then_some(false),
+            bind: true,
+            stream_management: self.sm_offered,
+            ..Features::default()
         }
     }
 
@@ -350,6 +413,14 @@ impl Client {
                 && (n != Feature::StartTls || core.allows_starttls())
         });
         let Some(feature) = feature else {
+            if let Some(session) = self.resumption.take() {
+                // Bound without resuming (the server offers no stream
+                // management): the session's stanzas go back to the host.
+                let unsent = session.into_unacknowledged();
+                if !unsent.is_empty() {
+                    core.emit(Event::Unsent(unsent));
+                }
+            }
             if let Some(why) = self.missing(core) {
                 return Err(Error::Negotiation(why.to_owned()));
             }
@@ -377,6 +448,22 @@ impl Client {
                 self.bind.start_session(&mut cx, id);
                 Ok(())
             }
+            (Feature::Resume, _) => {
+                let session = self.resumption.take().expect("offered only with one");
+                let config = self.config.stream_management.clone().unwrap_or_default();
+                self.sm.resume(&mut cx, session, &config);
+                if !self.sm.waiting() {
+                    // The session could not be asked for: bind instead.
+                    let f = self.remembered();
+                    return self.next_feature(core, &f, now);
+                }
+                Ok(())
+            }
+            (Feature::Enable, _) => {
+                let config = self.config.stream_management.as_ref().expect("offered");
+                self.sm.enable(&mut cx, config);
+                Ok(())
+            }
             _ => unreachable!("ids are made for binding and the session"),
         }
     }
@@ -385,6 +472,7 @@ impl Client {
         let f = Features::parse(el);
         // The last features decide: after authentication, those.
         self.informative.clone_from(&f.other);
+        self.sm_offered = f.stream_management;
         if let Some(l) = f.limits {
             self.max_send = l.max_bytes.map(|n| n as usize);
             self.server_idle = l.idle_seconds.map(Duration::from_secs);
@@ -411,6 +499,26 @@ impl Client {
             Feature::Sasl if el.ns() == ns::SASL => Some(self.sasl.handle(&mut cx, el, &login)),
             Feature::Sasl => None,
             Feature::Bind | Feature::Session => self.bind.handle(el),
+            Feature::Resume | Feature::Enable => {
+                let outcome = self.sm.handle(&mut cx, el, self.bind.jid.as_ref());
+                return match outcome {
+                    None => Err(negotiation::unexpected(&mut cx, el)),
+                    Some(Err(e)) => Err(e),
+                    Some(Ok(Outcome::Enabled)) => self.feature_done(core, feature, now),
+                    Some(Ok(Outcome::Resumed(jid))) => {
+                        self.bind.jid = Some(jid);
+                        self.resumed = true;
+                        self.feature_done(core, feature, now)
+                    }
+                    Some(Ok(Outcome::EnableFailed | Outcome::ResumeFailed)) => {
+                        // The stream goes on without: binding after a
+                        // failed resumption, online after a refused enable.
+                        self.sm_refused |= feature == Feature::Enable;
+                        let f = self.remembered();
+                        self.next_feature(core, &f, now)
+                    }
+                };
+            }
         };
         let Some(progress) = progress else {
             return Err(negotiation::unexpected(&mut cx, el));
@@ -449,12 +557,8 @@ impl Client {
             return Ok(());
         }
         // Binding needs no new features: what the last ones said still
-        // holds (the legacy session).
-        let f = Features {
-            session: self.bind.session_required.then_some(false),
-            bind: true,
-            ..Features::default()
-        };
+        // holds (the legacy session, stream management).
+        let f = self.remembered();
         self.next_feature(core, &f, now)
     }
 
@@ -476,7 +580,11 @@ impl Client {
         }
         self.state = State::Online;
         let jid = self.bind.jid.clone().expect("online only once bound");
-        core.emit(Event::Online { jid });
+        core.emit(if self.resumed {
+            Event::Resumed { jid }
+        } else {
+            Event::Online { jid }
+        });
     }
 }
 
@@ -524,8 +632,8 @@ impl Role for Client {
             State::Online => {
                 if self
                     .ping
-                    .as_deref()
-                    .is_some_and(|id| super::answers_iq(&el, id))
+                    .as_ref()
+                    .is_some_and(|(id, _)| super::answers_iq(&el, id))
                 {
                     self.ping = None;
                     core.set_timer(PING_DEADLINE, None);
@@ -578,17 +686,24 @@ impl Role for Client {
                 // deadline when one is configured, one at a time.
                 let whitespace = self.config.ping_timeout.is_none() && core.send_whitespace();
                 if !whitespace && (self.ping.is_none() || self.config.ping_timeout.is_none()) {
-                    let id = self.id();
-                    let ping = Element::new("iq", ns::CLIENT)
-                        .with_attr("type", "get")
-                        .with_attr("id", &id)
-                        .with_attr("to", self.config.jid.domain().as_ref())
-                        .with_child(Element::new("ping", ns::PING));
-                    core.send(&ping).expect("valid element");
+                    if core.managed().is_some() {
+                        // With stream management an <r/> proves the
+                        // server alive, and is not a stanza to count.
+                        core.sm_request(now);
+                        self.ping = Some((String::new(), now));
+                    } else {
+                        let id = self.id();
+                        let ping = Element::new("iq", ns::CLIENT)
+                            .with_attr("type", "get")
+                            .with_attr("id", &id)
+                            .with_attr("to", self.config.jid.domain().as_ref())
+                            .with_child(Element::new("ping", ns::PING));
+                        core.send(&ping).expect("valid element");
+                        self.ping = Some((id, now));
+                    }
                     if let Some(timeout) = self.config.ping_timeout {
                         core.set_timer(PING_DEADLINE, Some(now + timeout));
                     }
-                    self.ping = Some(id);
                 }
                 if let Some(k) = self.keepalive_interval() {
                     core.set_timer(KEEPALIVE, Some(now + k));
@@ -596,6 +711,11 @@ impl Role for Client {
                 Ok(())
             }
             PING_DEADLINE if self.ping.is_some() && !core.close_sent() => {
+                let (_, sent) = self.ping.take().expect("checked");
+                if core.last_input().is_some_and(|t| t > sent) {
+                    // Traffic since: alive, answered or not.
+                    return Ok(());
+                }
                 self.state = State::Done;
                 Err(core.fail(
                     StreamError::new(Condition::ConnectionTimeout).with_text("no answer to ping"),

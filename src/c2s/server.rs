@@ -11,10 +11,13 @@ use jid::{BareJid, FullJid};
 use crate::ns;
 use crate::random::Random;
 use crate::sasl::{self, TlsInfo};
+use crate::sm;
+use crate::stanza::DefinedCondition;
 use crate::stream::connection::{Core, Role, SendError, TimerId};
 use crate::stream::features::Features;
 use crate::stream::framing::Framing;
 use crate::stream::negotiation::bind::BindDecision;
+use crate::stream::negotiation::sm as sm_negotiation;
 use crate::stream::negotiation::{
     Cx, Progress, Rules, Stage, bind, sasl as sasl_negotiation, starttls,
 };
@@ -81,6 +84,12 @@ pub struct ServerConfig {
     /// RFC 6121 §2.6.1) or subscription pre-approval (`<sub
     /// xmlns='urn:xmpp:features:pre-approval'/>`, §3.4). None by default.
     pub informative_features: Vec<Element>,
+    /// Offer stream management (XEP-0198) to authenticated clients: acks,
+    /// and with [`sm::Config::resume`] resumption, for which the host
+    /// answers [`Request::Resume`](crate::stream::Request::Resume) and
+    /// keeps the sessions of broken streams ([`Event::Suspended`]) for
+    /// [`sm::Config::max`]. `None` (the default) does not offer it.
+    pub stream_management: Option<sm::Config>,
 }
 
 impl ServerConfig {
@@ -103,6 +112,7 @@ impl ServerConfig {
             idle_timeout: Some(Duration::from_secs(300)),
             idle_ping_timeout: Some(Duration::from_secs(60)),
             informative_features: Vec::new(),
+            stream_management: None,
         }
     }
 }
@@ -125,6 +135,8 @@ enum Feature {
     StartTls,
     Sasl,
     Bind,
+    /// Stream management resumption, in binding's place.
+    Resume,
 }
 
 /// The server role of a c2s stream; see [`ServerStream`].
@@ -139,6 +151,9 @@ pub struct Server {
     starttls: starttls::Receiver,
     sasl: sasl_negotiation::Receiver,
     bind: bind::Receiver,
+    sm: sm_negotiation::Receiver,
+    /// The session was resumed rather than bound.
+    resumed: bool,
     /// The id of our idle check's ping and when it went out.
     ping: Option<(String, Instant)>,
 }
@@ -212,6 +227,8 @@ impl Connection<Server> {
             starttls: starttls::Receiver,
             sasl: sasl_negotiation::Receiver::default(),
             bind: bind::Receiver::default(),
+            sm: sm_negotiation::Receiver::default(),
+            resumed: false,
             ping: None,
         };
         core.set_fallback_header(server.fallback_header());
@@ -273,6 +290,52 @@ impl Connection<Server> {
         self.after_answer(now)
     }
 
+    /// Answers [`Request::Resume`] `token` with the session the client
+    /// asked for, or `None` when there is none (it expired, or belongs to
+    /// another user): the client is then told `item-not-found` and binds
+    /// a resource instead. A session whose SM-ID or user does not match
+    /// the request counts as none, and its stanzas come back in
+    /// [`Event::Unsent`].
+    ///
+    /// On success the stream goes online as the session's full JID
+    /// ([`Event::Resumed`]) and sends again what the client had not
+    /// acknowledged.
+    ///
+    /// [`Request::Resume`]: crate::stream::Request::Resume
+    pub fn resume(
+        &mut self,
+        token: Token,
+        session: Option<sm::Session>,
+        now: Instant,
+    ) -> Result<(), AnswerError> {
+        if !self.role.sm.asked(token) {
+            return Err(self.stray(token));
+        }
+        self.take_answer(token)?;
+        let role = &mut self.role;
+        let user = role
+            .user()
+            .cloned()
+            .expect("resumption follows authentication");
+        let mut cx = Cx {
+            core: &mut self.core,
+            tls: &mut role.tls,
+            rng: &mut *role.rng,
+        };
+        let config = role.config.stream_management.as_ref();
+        let progress = match role.sm.answer(&mut cx, session, config, &user) {
+            Ok(Some(jid)) => {
+                role.bind.jid = Some(jid);
+                role.resumed = true;
+                Ok(Progress::Done)
+            }
+            Ok(None) => Ok(Progress::Retry),
+            Err(e) => Err(e),
+        };
+        role.progress(&mut self.core, Feature::Resume, progress, now)?;
+        self.after_answer(now)
+    }
+
     /// The authenticated bare JID, once SASL succeeded.
     pub fn authenticated_jid(&self) -> Option<&BareJid> {
         self.role.user()
@@ -314,6 +377,7 @@ impl Server {
             Feature::StartTls => starttls::RULES,
             Feature::Sasl => sasl_negotiation::rules(self.config.tls != TlsRequirement::Required),
             Feature::Bind => bind::RULES,
+            Feature::Resume => sm_negotiation::RESUME_RULES,
         }
     }
 
@@ -336,6 +400,10 @@ impl Server {
         }
         if self.offers(core, Feature::Bind) {
             self.bind.advertise(&mut f);
+            // XEP-0198 §3: offered where stanzas may start flowing.
+            if self.config.stream_management.is_some() {
+                sm_negotiation::Receiver::advertise(&mut f);
+            }
         }
         if self.stage.has(Stage::AUTHENTICATED) {
             f.other.clone_from(&self.config.informative_features);
@@ -371,6 +439,20 @@ impl Server {
             // An <auth/> before TLS is refused by SASL itself, with
             // encryption-required (RFC 6120 §6.4.1).
             (Feature::Sasl, self.sasl.handle(&mut cx, el, &policy))
+        } else if authenticated
+            && self.config.stream_management.is_some()
+            && sm_negotiation::Receiver::accepts(el)
+        {
+            if el.name() == "resume" {
+                let user = self.sasl.authenticated.as_ref().map(|(j, _)| j.clone());
+                let user = user.expect("authenticated");
+                let config = self.config.stream_management.as_ref();
+                self.sm.resume(&mut cx, el, config, &user);
+            } else {
+                // XEP-0198 §3: enabling must wait for binding.
+                sm_negotiation::Receiver::refuse(&mut cx, DefinedCondition::UnexpectedRequest);
+            }
+            return Ok(());
         } else if authenticated && !self.stage.has(Stage::BOUND) && bind::Receiver::accepts(el) {
             let user = self.sasl.authenticated.as_ref().map(|(j, _)| j.clone());
             let user = user.expect("authenticated");
@@ -433,14 +515,18 @@ impl Server {
                 });
                 core.set_limits(self.config.limits.clone());
             }
-            Feature::Bind => {
+            Feature::Bind | Feature::Resume => {
                 core.set_timer(NEGOTIATION, None);
                 if let Some(idle) = self.config.idle_timeout {
                     core.set_timer(IDLE_CHECK, Some(now + idle));
                 }
                 self.state = State::Online;
                 let jid = self.bind.jid.clone().expect("set on success");
-                core.emit(Event::Online { jid });
+                core.emit(if self.resumed {
+                    Event::Resumed { jid }
+                } else {
+                    Event::Online { jid }
+                });
             }
         }
         if rules.restarts {
@@ -492,6 +578,14 @@ impl Server {
                     .with_text("no traffic within the idle timeout"),
             ));
         };
+        if core.managed().is_some() {
+            // With stream management an <r/> asks for a sign of life
+            // without a stanza to count.
+            core.sm_request(now);
+            core.set_timer(PING_DEADLINE, Some(now + wait));
+            self.ping = Some((String::new(), now));
+            return Ok(());
+        }
         let mut raw = [0u8; 8];
         self.rng.fill(&mut raw);
         let id = format!("idle-{:016x}", u64::from_le_bytes(raw));
@@ -595,6 +689,27 @@ impl Role for Server {
                         core.set_timer(IDLE_CHECK, Some(now + idle));
                     }
                     return Ok(());
+                }
+                if el.ns() == sm::NS
+                    && self.config.stream_management.is_some()
+                    && sm_negotiation::Receiver::accepts(&el)
+                {
+                    let mut cx = Cx {
+                        core,
+                        tls: &mut self.tls,
+                        rng: &mut *self.rng,
+                    };
+                    if el.name() == "resume" {
+                        // XEP-0198 §5: resumption takes binding's place.
+                        sm_negotiation::Receiver::refuse(
+                            &mut cx,
+                            DefinedCondition::UnexpectedRequest,
+                        );
+                        return Ok(());
+                    }
+                    let jid = self.bind.jid.clone().expect("online");
+                    let config = self.config.stream_management.as_ref();
+                    return self.sm.enable(&mut cx, &el, config, &jid);
                 }
                 if Self::is_stanza(&el) {
                     if let Some(reply) = bind::Receiver::session_reply(&el) {

@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 use jid::{BareJid, FullJid};
 
 use super::framing::{Frame, Framing, Incoming, ReadError, Transmit, Wire};
+use super::negotiation::sm::Managed;
 use super::{Condition, Request, StreamError, StreamHeader};
 use crate::sasl::TlsInfo;
 use crate::xml::{Element, Limits};
@@ -157,10 +158,29 @@ pub enum Event {
         verdict: Verdict,
     },
     /// Stanzas the host sent that the peer is not known to have received,
-    /// handed back as the stream ends (just before [`Event::Closed`]) by a
-    /// feature that tracks them (stream management, XEP-0198), so that the
-    /// host can send them again or report them. Nothing accepted is lost.
+    /// handed back by stream management (XEP-0198) so that the host can
+    /// send them again or report them: as a stream that cannot be resumed
+    /// ends (just before [`Event::Closed`]), or when a resumption fails.
+    /// Nothing accepted is lost.
     Unsent(Vec<Element>),
+    /// A resumable stream-management session broke (the connection was
+    /// lost, or the peer stopped answering): keep it, with what the peer
+    /// has not acknowledged, and resume it on a new connection (XEP-0198
+    /// §5). Comes just before [`Event::Closed`], in place of
+    /// [`Event::Unsent`]. A host that gives the session up takes the
+    /// stanzas out with [`Session::into_unacknowledged`].
+    ///
+    /// [`Session::into_unacknowledged`]: crate::sm::Session::into_unacknowledged
+    Suspended(Box<crate::sm::Session>),
+    /// A stream-management session was resumed on this stream in place of
+    /// resource binding (XEP-0198 §5): stanzas flow again as `jid`, and
+    /// what the peer had not acknowledged has been sent again. Presence,
+    /// roster and other session state carried over; nothing needs to be
+    /// re-established.
+    Resumed {
+        /// The session's full JID.
+        jid: FullJid,
+    },
     /// The stream is over: `None` for a clean close, else the error.
     Closed(CloseReason),
     /// A question the host must answer, with the role's method for it,
@@ -216,6 +236,10 @@ pub struct TimerId(pub(crate) u16);
 /// The connection's own timer: the peer must close within
 /// [`CLOSE_GRACE`] of our close.
 const CLOSE_TIMER: TimerId = TimerId(u16::MAX);
+/// Stream management: time to request an acknowledgement.
+const SM_REQUEST: TimerId = TimerId(u16::MAX - 1);
+/// Stream management: our request must be answered by then.
+const SM_ACK_DEADLINE: TimerId = TimerId(u16::MAX - 2);
 
 /// Events one call may queue before the rest of its input waits for the
 /// host to drain them ([`Connection::poll_event`] reads on).
@@ -305,6 +329,15 @@ pub enum SendError {
     /// The element cannot be written as XML.
     #[error(transparent)]
     Invalid(#[from] crate::xml::WriteError),
+    /// Stream management keeps as many unacknowledged stanzas as it may
+    /// ([`sm::Config::max_queue`](crate::sm::Config::max_queue)); an
+    /// acknowledgement has been requested. Send again once the peer
+    /// acknowledged some.
+    #[error("{queued} stanzas await acknowledgement")]
+    Backlog {
+        /// How many.
+        queued: usize,
+    },
 }
 
 /// A stanza [`Connection::send`] did not take, handed back with the
@@ -355,20 +388,11 @@ pub struct Core {
     questions: Vec<(Token, bool)>,
     stanzas_in: u64,
     stanzas_out: u64,
-    hook: Option<Box<dyn StanzaHook>>,
-}
-
-/// A feature that watches the stanzas of a stream: every stanza in, every
-/// stanza out, and the end, where it hands back what the peer may not
-/// have received. Stream management (XEP-0198) counts and queues here.
-pub(crate) trait StanzaHook: fmt::Debug {
-    /// A stanza the host is given.
-    fn stanza_in(&mut self, stanza: &Element);
-    /// A stanza the host sent, written.
-    fn stanza_out(&mut self, stanza: &Element);
-    /// The stream ended: what the host sent that is not known to have
-    /// arrived, for [`Event::Unsent`].
-    fn ended(&mut self) -> Vec<Element>;
+    /// The namespace stanzas travel in on this stream.
+    content_ns: &'static str,
+    /// Stream management, once enabled: every stanza in and out passes
+    /// it, and it decides what the end hands back.
+    sm: Option<Box<Managed>>,
 }
 
 impl Core {
@@ -390,7 +414,8 @@ impl Core {
             questions: Vec::new(),
             stanzas_in: 0,
             stanzas_out: 0,
-            hook: None,
+            content_ns,
+            sm: None,
         }
     }
 
@@ -427,9 +452,120 @@ impl Core {
         self.fallback_header = Some(Box::new(header));
     }
 
-    /// Writes a top-level element of the role's own (negotiation, errors).
+    /// Writes a top-level element of the role's own (negotiation, errors,
+    /// keepalives). A stanza counts for stream management like the
+    /// host's.
     pub(crate) fn send(&mut self, el: &Element) -> Result<(), crate::xml::WriteError> {
-        self.wire.send(el).map(|_| ())
+        self.wire.send(el)?;
+        if self.sm.is_some() && self.is_stanza(el) {
+            if let Some(m) = &mut self.sm {
+                m.session.ledger_mut().push(el.clone());
+            }
+            self.sm_after_send();
+        }
+        Ok(())
+    }
+
+    /// Writes a stanza again on resumption: stream management counted it
+    /// when it first went out.
+    pub(crate) fn resend(&mut self, el: &Element) {
+        // It was written once, in the same content namespace.
+        let _ = self.wire.send(el);
+    }
+
+    /// Whether `el` is a stanza of this stream (RFC 6120 §8).
+    fn is_stanza(&self, el: &Element) -> bool {
+        el.ns() == self.content_ns && matches!(el.name(), "message" | "presence" | "iq")
+    }
+
+    /// Starts managing the stream (XEP-0198): from now on every stanza
+    /// counts.
+    pub(crate) fn manage(&mut self, managed: Managed) {
+        self.sm = Some(Box::new(managed));
+    }
+
+    /// The stream-management session, once enabled.
+    pub(crate) fn managed(&self) -> Option<&Managed> {
+        self.sm.as_deref()
+    }
+
+    /// After a stanza went out: request an acknowledgement now when
+    /// enough wait, else within the configured delay.
+    pub(crate) fn sm_after_send(&mut self) {
+        let Some(m) = self.sm.as_deref() else {
+            return;
+        };
+        let pending = m.session.ledger().pending();
+        if m.requested || pending == 0 {
+            return;
+        }
+        let Some(now) = self.now else {
+            return;
+        };
+        if pending >= m.config.request_after.max(1) {
+            self.sm_request(now);
+        } else if !self.timers.iter().any(|(t, _)| *t == SM_REQUEST) {
+            let at = now + m.config.request_delay;
+            self.set_timer(SM_REQUEST, Some(at));
+        }
+    }
+
+    /// Sends `<r/>` unless one is out, with its deadline. Also a keepalive
+    /// that proves the peer alive.
+    pub(crate) fn sm_request(&mut self, now: Instant) {
+        let Some(m) = self.sm.as_deref_mut() else {
+            return;
+        };
+        if m.requested {
+            return;
+        }
+        m.requested = true;
+        let deadline = m.config.ack_timeout.map(|t| now + t);
+        let _ = self.wire.send(&crate::sm::Nonza::R.to_element());
+        self.set_timer(SM_REQUEST, None);
+        self.set_timer(SM_ACK_DEADLINE, deadline);
+    }
+
+    /// A stream-management element while managed: `<r/>` is answered,
+    /// `<a/>` acknowledges. `None` for the others (the role's).
+    fn sm_control(&mut self, el: &Element) -> Option<Result<(), Error>> {
+        let m = self.sm.as_deref_mut()?;
+        match el.name() {
+            "r" => {
+                let a = crate::sm::Nonza::A {
+                    h: m.session.ledger().handled(),
+                };
+                let _ = self.wire.send(&a.to_element());
+                Some(Ok(()))
+            }
+            "a" => {
+                let acked = match crate::sm::Nonza::parse(el.as_ref()) {
+                    Some(crate::sm::Nonza::A { h }) => m
+                        .session
+                        .ledger_mut()
+                        .acknowledged(h)
+                        .map_err(|e| e.stream_error()),
+                    _ => Err(StreamError::new(Condition::BadFormat)
+                        .with_text("<a/> without a valid 'h'")),
+                };
+                if let Err(e) = acked {
+                    return Some(Err(self.fail(e)));
+                }
+                m.requested = false;
+                self.set_timer(SM_ACK_DEADLINE, None);
+                self.sm_after_send();
+                Some(Ok(()))
+            }
+            _ => None,
+        }
+    }
+
+    /// Takes the stream-management session off this stream, which then
+    /// ends without handing back its stanzas.
+    fn take_managed(&mut self) -> Option<Managed> {
+        self.set_timer(SM_REQUEST, None);
+        self.set_timer(SM_ACK_DEADLINE, None);
+        self.sm.take().map(|m| *m)
     }
 
     /// Keeps the stream alive with whitespace (RFC 6120 §4.6.1) where the
@@ -455,17 +591,7 @@ impl Core {
     /// A stanza for the host: every stanza in passes here.
     pub(crate) fn deliver(&mut self, stanza: Element) {
         self.stanzas_in += 1;
-        if let Some(hook) = &mut self.hook {
-            hook.stanza_in(&stanza);
-        }
         self.events.push_back(Event::Stanza(stanza));
-    }
-
-    /// Attaches the feature that watches every stanza in and out and the
-    /// end of the stream.
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub(crate) fn attach(&mut self, hook: Box<dyn StanzaHook>) {
-        self.hook = Some(hook);
     }
 
     /// A token no other question or request of this connection has.
@@ -477,6 +603,14 @@ impl Core {
     /// Closes our stream and gives the peer [`CLOSE_GRACE`] to close its.
     pub(crate) fn close(&mut self, now: Instant) {
         if self.error.is_none() && !self.sent_close {
+            // XEP-0198 §4: say what we handled before closing, so that the
+            // peer does not send it again elsewhere.
+            if let Some(m) = self.sm.as_deref() {
+                let a = crate::sm::Nonza::A {
+                    h: m.session.ledger().handled(),
+                };
+                let _ = self.wire.send(&a.to_element());
+            }
             self.send_close();
             self.set_timer(CLOSE_TIMER, Some(now + CLOSE_GRACE));
         }
@@ -581,9 +715,23 @@ impl Core {
         self.held = VecDeque::new();
         self.held_bytes = 0;
         self.questions = Vec::new();
-        let unsent = self.hook.take().map(|mut h| h.ended()).unwrap_or_default();
-        if !unsent.is_empty() {
-            self.events.push_back(Event::Unsent(unsent));
+        if let Some(m) = self.sm.take() {
+            // A broken connection, or a peer that stopped answering, leaves
+            // the session resumable; a closed stream or a stream error
+            // ends it (XEP-0198 §5).
+            let broken = match &reason {
+                Some(Error::ConnectionLost) => true,
+                Some(Error::Local(e)) => e.condition == Condition::ConnectionTimeout,
+                _ => false,
+            };
+            if m.resumable && broken {
+                self.events.push_back(Event::Suspended(Box::new(m.session)));
+            } else {
+                let unsent = m.session.into_unacknowledged();
+                if !unsent.is_empty() {
+                    self.events.push_back(Event::Unsent(unsent));
+                }
+            }
         }
         self.events.push_back(Event::Closed(reason));
         sticky
@@ -787,6 +935,19 @@ impl<R: Role> Connection<R> {
                     }
                     return Err(self.core.finish(Some(Error::Remote(se))));
                 }
+                if self.core.sm.is_some() {
+                    if el.ns() == crate::sm::NS {
+                        if let Some(r) = self.core.sm_control(&el) {
+                            return r;
+                        }
+                    } else if self.core.is_stanza(&el)
+                        && let Some(m) = &mut self.core.sm
+                    {
+                        // Handled: the host is given it, or the role
+                        // answers it (XEP-0198 §4).
+                        m.session.ledger_mut().received();
+                    }
+                }
                 self.role.on_element(&mut self.core, el, now)?;
             }
             Incoming::Whitespace => {}
@@ -837,8 +998,21 @@ impl<R: Role> Connection<R> {
                 return Ok(());
             };
             let (id, _) = self.core.timers.swap_remove(i);
-            if id == CLOSE_TIMER {
-                return Err(self.core.finish(Some(Error::ConnectionLost)));
+            match id {
+                CLOSE_TIMER => return Err(self.core.finish(Some(Error::ConnectionLost))),
+                SM_REQUEST => {
+                    if !self.core.sent_close {
+                        self.core.sm_request(now);
+                    }
+                    continue;
+                }
+                SM_ACK_DEADLINE => {
+                    return Err(self.core.fail(
+                        StreamError::new(Condition::ConnectionTimeout)
+                            .with_text("no acknowledgement (XEP-0198)"),
+                    ));
+                }
+                _ => {}
             }
             self.role.on_timer(&mut self.core, id, now)?;
         }
@@ -891,6 +1065,18 @@ impl<R: Role> Connection<R> {
         if let Err(error) = self.role.on_send(&mut self.core, &mut stanza) {
             return Err(Refused { error, stanza });
         }
+        if let Some(m) = self.core.sm.as_deref()
+            && m.session.ledger().is_full()
+        {
+            let queued = m.session.ledger().pending();
+            if let Some(now) = self.core.now {
+                self.core.sm_request(now);
+            }
+            return Err(Refused {
+                error: SendError::Backlog { queued },
+                stanza,
+            });
+        }
         let (mark, size) = match self.core.wire.send(&stanza) {
             Ok(sent) => sent,
             Err(e) => {
@@ -911,8 +1097,9 @@ impl<R: Role> Connection<R> {
             });
         }
         self.core.stanzas_out += 1;
-        if let Some(hook) = &mut self.core.hook {
-            hook.stanza_out(&stanza);
+        if let Some(m) = &mut self.core.sm {
+            m.session.ledger_mut().push(stanza);
+            self.core.sm_after_send();
         }
         Ok(())
     }
@@ -949,6 +1136,42 @@ impl<R: Role> Connection<R> {
     pub fn is_closed(&self) -> bool {
         // Every way a connection ends leaves its sticky error.
         self.core.error.is_some()
+    }
+
+    /// The stream-management session's id (XEP-0198 `SM-ID`), once enabled
+    /// or resumed with resumption allowed. A server host finds the stream
+    /// a [`Request::Resume`](super::Request::Resume) names by it.
+    pub fn sm_id(&self) -> Option<&str> {
+        self.core
+            .managed()
+            .filter(|m| m.resumable)
+            .map(|m| m.session.id())
+    }
+
+    /// How many stanzas sent on this stream await the peer's
+    /// acknowledgement, once stream management is enabled.
+    pub fn sm_pending(&self) -> Option<usize> {
+        self.core
+            .managed()
+            .map(|m| m.session.ledger().pending())
+    }
+
+    /// Takes the resumable stream-management session off this stream to
+    /// resume it on another (XEP-0198 §5): a server host does this when a
+    /// client resumes while its old stream is still open. This stream
+    /// ends with `conflict` and hands nothing back; the session carries
+    /// its unacknowledged stanzas. `None`, and the stream goes on, when
+    /// there is no resumable session.
+    pub fn take_session(&mut self) -> Option<crate::sm::Session> {
+        if !self.core.managed().is_some_and(|m| m.resumable) || self.core.error.is_some() {
+            return None;
+        }
+        let m = self.core.take_managed()?;
+        self.core.fail(
+            StreamError::new(Condition::Conflict)
+                .with_text("the session was resumed on another stream"),
+        );
+        Some(m.session)
     }
 
     /// How many stanzas the host was given ([`Event::Stanza`]) and how many
@@ -1123,34 +1346,34 @@ mod tests {
         assert_eq!(c.stanza_counts(), (3, 0));
     }
 
-    /// What stream management will do, reduced: count and keep every
-    /// stanza, acknowledge none.
-    #[derive(Debug, Default)]
-    struct Keeper {
-        seen_in: usize,
-        kept: Vec<Element>,
-    }
-
-    impl StanzaHook for Keeper {
-        fn stanza_in(&mut self, _: &Element) {
-            self.seen_in += 1;
-        }
-        fn stanza_out(&mut self, stanza: &Element) {
-            self.kept.push(stanza.clone());
-        }
-        fn ended(&mut self) -> Vec<Element> {
-            assert_eq!(self.seen_in, 2);
-            std::mem::take(&mut self.kept)
-        }
+    /// Stream management attached to a stream: it counts what goes in
+    /// and out, and what was never acknowledged comes back at the end.
+    fn managed(resumable: bool) -> Managed {
+        let session = crate::sm::Session::new(
+            "id".to_owned(),
+            "a@b/c".parse().unwrap(),
+            crate::sm::Ledger::new(10),
+            None,
+            None,
+        );
+        let config = crate::sm::Config {
+            request_after: 100,
+            ..crate::sm::Config::default()
+        };
+        Managed::new(session, resumable, config)
     }
 
     #[test]
-    fn a_hook_sees_every_stanza_and_hands_back_the_unacknowledged_at_the_end() {
+    fn stream_management_sees_every_stanza_and_hands_back_the_unacknowledged_at_the_end() {
         let now = Instant::now();
         let mut c = Connection::new_asker();
-        c.core.attach(Box::new(Keeper::default()));
         c.handle_input(HEADER, now).unwrap();
-        c.handle_input(b"<message/><presence/>", now).unwrap();
+        c.core.manage(managed(false));
+        c.handle_input(b"<message/><presence/><r xmlns='urn:xmpp:sm:3'/>", now)
+            .unwrap();
+        let mut out = Vec::new();
+        c.poll_transmit(&mut out);
+        assert!(String::from_utf8_lossy(&out).ends_with("<a xmlns='urn:xmpp:sm:3' h='2'/>"));
         let a = Element::new("message", ns::CLIENT).with_attr("id", "a");
         let b = Element::new("message", ns::CLIENT).with_attr("id", "b");
         c.send(a.clone()).unwrap();
@@ -1159,11 +1382,39 @@ mod tests {
         let bad = Element::new("bad name", ns::CLIENT);
         let refused = c.send(bad.clone()).unwrap_err();
         assert_eq!(refused.stanza, bad);
+        assert_eq!(c.sm_pending(), Some(2));
+        // Not resumable: a lost connection hands the stanzas back.
         c.handle_eof(now).unwrap_err();
         let events = c.events();
         let n = events.len();
         assert_eq!(events[n - 2], Event::Unsent(vec![a, b]));
         assert_eq!(events[n - 1], Event::Closed(Some(Error::ConnectionLost)));
+    }
+
+    #[test]
+    fn a_resumable_session_is_suspended_when_the_connection_breaks_and_ends_when_closed() {
+        let now = Instant::now();
+        let a = Element::new("message", ns::CLIENT).with_attr("id", "a");
+        for clean in [false, true] {
+            let mut c = Connection::new_asker();
+            c.handle_input(HEADER, now).unwrap();
+            c.core.manage(managed(true));
+            c.send(a.clone()).unwrap();
+            if clean {
+                c.handle_input(b"</stream:stream>", now).unwrap();
+            } else {
+                c.handle_eof(now).unwrap_err();
+            }
+            let events = c.events();
+            let n = events.len();
+            match &events[n - 2] {
+                Event::Suspended(s) if !clean => {
+                    assert!(s.ledger().unacknowledged().eq([&a]));
+                }
+                Event::Unsent(u) if clean => assert_eq!(u, &[a.clone()]),
+                other => panic!("{clean}: {other:?}"),
+            }
+        }
     }
 
     #[test]

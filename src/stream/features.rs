@@ -26,6 +26,9 @@ pub struct Features {
     pub session: Option<bool>,
     /// XEP-0478 limits.
     pub limits: Option<StreamLimits>,
+    /// Stream management (XEP-0198, `<sm xmlns='urn:xmpp:sm:3'/>`) is
+    /// offered.
+    pub stream_management: bool,
     /// Features not modelled above, as received or to be sent after
     /// those: informative ones such as roster versioning (RFC 6121
     /// §2.6.1, [`ns::ROSTER_VER`]) and subscription pre-approval (§3.4,
@@ -58,6 +61,7 @@ impl Features {
                     )
                 }
                 (ns::BIND, "bind") => f.bind = true,
+                (crate::sm::NS, "sm") => f.stream_management = true,
                 (ns::SESSION, "session") => f.session = Some(c.has_child("optional", ns::SESSION)),
                 (ns::STREAM_LIMITS, "limits") => f.limits = StreamLimits::from_element(c),
                 _ => f.other.push(c.to_owned()),
@@ -99,6 +103,9 @@ impl Features {
                 s.push_child(Element::new("optional", ns::SESSION));
             }
             el.push_child(s);
+        }
+        if self.stream_management {
+            el.push_child(Element::new("sm", crate::sm::NS));
         }
         if let Some(l) = &self.limits {
             el.push_child(l.to_element());
@@ -157,6 +164,7 @@ mod tests {
                 max_bytes: Some(10_000),
                 idle_seconds: None,
             }),
+            stream_management: true,
             other: vec![
                 Element::new("ver", ns::ROSTER_VER),
                 Element::new("sub", ns::PRE_APPROVAL),

@@ -39,6 +39,21 @@ pub enum Request {
         /// The resource the client asked for.
         requested: Option<String>,
     },
+    /// A client asks to resume the stream-management session `previd` in
+    /// place of binding a resource (XEP-0198 §5). The host looks the
+    /// session up among the user's: one it kept from
+    /// [`Event::Suspended`], or one still open on another stream (take it
+    /// with `Connection::take_session`, which ends that stream with
+    /// `conflict`). Answer with `ServerStream::resume`, `None` when
+    /// there is no such session of this user (any more). Nothing more is
+    /// read from the client until then.
+    Resume {
+        /// The authenticated bare JID: a session of another user must not
+        /// be resumed.
+        jid: jid::BareJid,
+        /// The SM-ID the client asks for.
+        previd: String,
+    },
     /// A component authenticated for `domain` (XEP-0114): the host says
     /// whether it may attach, or another connection serves that name
     /// already; answer with `AcceptStream::attach`.

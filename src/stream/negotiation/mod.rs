@@ -11,12 +11,15 @@
 //! | SASL (RFC 6120 §6) | secure, unless plaintext is allowed | authenticated | authenticated | yes |
 //! | resource binding (RFC 6120 §7) | authenticated | bound | bound | no |
 //! | legacy session (RFC 6121 App. E) | bound | | | no |
+//! | stream management, enable (XEP-0198 §3) | bound | managed | managed | no |
+//! | stream management, resume (XEP-0198 §5) | authenticated | bound | bound, managed | no |
 //!
-//! Stream management (XEP-0198), dialback (XEP-0220) and the component
-//! handshake (XEP-0114) take their places in the same table.
+//! Dialback (XEP-0220) and the component handshake (XEP-0114) take their
+//! places in the same table.
 
 pub(crate) mod bind;
 pub(crate) mod sasl;
+pub(crate) mod sm;
 pub(crate) mod starttls;
 
 use super::connection::Core;
@@ -36,6 +39,8 @@ impl Stage {
     pub(crate) const AUTHENTICATED: Stage = Stage(2);
     /// A resource is bound: stanzas may flow.
     pub(crate) const BOUND: Stage = Stage(4);
+    /// Stream management is enabled (or resumed).
+    pub(crate) const MANAGED: Stage = Stage(8);
 
     /// Where a stream starts: secure when TLS came before it (direct TLS,
     /// `wss:`).
@@ -133,6 +138,8 @@ mod tests {
             ("sasl", sasl::rules(false)),
             ("bind", bind::RULES),
             ("session", bind::SESSION_RULES),
+            ("resume", sm::RESUME_RULES),
+            ("enable", sm::ENABLE_RULES),
         ];
         let next = |stage: Stage| -> Vec<&str> {
             features
@@ -143,11 +150,17 @@ mod tests {
         };
         assert_eq!(next(Stage::NONE), ["starttls"]);
         assert_eq!(next(Stage::SECURE), ["sasl"]);
-        assert_eq!(next(Stage::SECURE | Stage::AUTHENTICATED), ["bind"]);
+        // Resumption takes binding's place; enabling follows binding.
+        assert_eq!(
+            next(Stage::SECURE | Stage::AUTHENTICATED),
+            ["bind", "resume"]
+        );
         assert_eq!(
             next(Stage::SECURE | Stage::AUTHENTICATED | Stage::BOUND),
-            ["session"]
+            ["session", "enable"]
         );
+        let managed = Stage::SECURE | Stage::AUTHENTICATED | Stage::BOUND | Stage::MANAGED;
+        assert_eq!(next(managed), ["session"]);
         // With plaintext allowed, SASL may come first; STARTTLS is never
         // possible after authentication.
         assert!(sasl::rules(true).allowed(Stage::NONE));
