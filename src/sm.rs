@@ -338,6 +338,12 @@ impl Session {
         self.ledger.take_unacknowledged()
     }
 
+    pub(crate) fn set_enabled(&mut self, id: String, max: Option<u32>, location: Option<String>) {
+        self.id = id;
+        self.max = max;
+        self.location = location;
+    }
+
     pub(crate) fn ledger_mut(&mut self) -> &mut Ledger {
         &mut self.ledger
     }
@@ -394,7 +400,11 @@ mod serde_impl {
                     let mut framer = Framer::for_fragments(Limits::default());
                     let mut input = t.as_bytes();
                     match framer.next_event(&mut input) {
-                        Ok(Some(FrameEvent::Element(el))) if input.iter().all(u8::is_ascii_whitespace) => Ok(el),
+                        Ok(Some(FrameEvent::Element(el)))
+                            if input.iter().all(u8::is_ascii_whitespace) =>
+                        {
+                            Ok(el)
+                        }
                         Ok(_) => Err(D::Error::custom("not one element")),
                         Err(e) => Err(D::Error::custom(e)),
                     }

@@ -151,8 +151,6 @@ pub struct Client {
     sasl: sasl_negotiation::Initiator,
     bind: bind::Initiator,
     sm: sm_negotiation::Initiator,
-    /// A session to resume instead of binding.
-    resumption: Option<Box<sm::Session>>,
     /// The last features offered stream management.
     sm_offered: bool,
     /// The server refused to enable it.
@@ -254,7 +252,6 @@ impl Connection<Client> {
             sasl: sasl_negotiation::Initiator::default(),
             bind: bind::Initiator::default(),
             sm: sm_negotiation::Initiator::default(),
-            resumption: None,
             sm_offered: false,
             sm_refused: false,
             resumed: false,
@@ -309,8 +306,16 @@ impl Connection<Client> {
     /// client binds a resource as usual (enabling a new session when
     /// configured). A server that does not offer stream management gets
     /// the same treatment as a failed resumption.
+    ///
+    /// Until the server answers, the session stays with this stream: if
+    /// the stream ends first, for whatever reason, it comes back in
+    /// [`Event::Suspended`] as it went in.
     pub fn resume_session(&mut self, session: sm::Session) {
-        self.role.resumption = Some(Box::new(session));
+        let config = self.role.config.stream_management.clone();
+        self.core.manage(sm_negotiation::Managed::pending(
+            session,
+            config.unwrap_or_default(),
+        ));
     }
 }
 
@@ -358,13 +363,15 @@ impl Client {
         }
     }
 
-    fn offered(&self, feature: Feature, f: &Features) -> bool {
+    fn offered(&self, core: &Core, feature: Feature, f: &Features) -> bool {
         match feature {
             Feature::StartTls => starttls::Initiator::offered(f),
             Feature::Sasl => sasl_negotiation::Initiator::offered(f),
             Feature::Bind => bind::Initiator::offered(f),
             Feature::Session => self.bind.session_required,
-            Feature::Resume => sm_negotiation::Initiator::offered(f) && self.resumption.is_some(),
+            Feature::Resume => {
+                sm_negotiation::Initiator::offered(f) && sm_negotiation::Initiator::can_resume(core)
+            }
             Feature::Enable => {
                 sm_negotiation::Initiator::offered(f)
                     && self.config.stream_management.is_some()
@@ -408,18 +415,20 @@ impl Client {
     fn next_feature(&mut self, core: &mut Core, f: &Features, now: Instant) -> Result<(), Error> {
         let feature = Feature::ALL.into_iter().find(|&n| {
             self.rules(n).allowed(self.stage)
-                && self.offered(n, f)
+                && self.offered(core, n, f)
                 // RFC 7395 §3.9: a STARTTLS offer over WebSocket is ignored.
                 && (n != Feature::StartTls || core.allows_starttls())
         });
         let Some(feature) = feature else {
-            if let Some(session) = self.resumption.take() {
+            if sm_negotiation::Initiator::can_resume(core) {
                 // Bound without resuming (the server offers no stream
                 // management): the session's stanzas go back to the host.
-                let unsent = session.into_unacknowledged();
-                if !unsent.is_empty() {
-                    core.emit(Event::Unsent(unsent));
-                }
+                let mut cx = Cx {
+                    core,
+                    tls: &mut self.tls,
+                    rng: &mut *self.rng,
+                };
+                sm_negotiation::Initiator::give_up(&mut cx, None);
             }
             if let Some(why) = self.missing(core) {
                 return Err(Error::Negotiation(why.to_owned()));
@@ -449,9 +458,7 @@ impl Client {
                 Ok(())
             }
             (Feature::Resume, _) => {
-                let session = self.resumption.take().expect("offered only with one");
-                let config = self.config.stream_management.clone().unwrap_or_default();
-                self.sm.resume(&mut cx, session, &config);
+                self.sm.resume(&mut cx);
                 if !self.sm.waiting() {
                     // The session could not be asked for: bind instead.
                     let f = self.remembered();
@@ -461,8 +468,13 @@ impl Client {
             }
             (Feature::Enable, _) => {
                 let config = self.config.stream_management.as_ref().expect("offered");
-                self.sm.enable(&mut cx, config);
-                Ok(())
+                let jid = self.bind.jid.clone().expect("enabling follows binding");
+                self.sm.enable(&mut cx, config, jid);
+                // Online at once (XEP-0198 §4: what is sent from now on
+                // counts); the answer comes while online.
+                self.stage = self.stage.with(sm_negotiation::ENABLE_RULES.grants);
+                let f = self.remembered();
+                self.next_feature(core, &f, now)
             }
             _ => unreachable!("ids are made for binding and the session"),
         }
@@ -500,20 +512,17 @@ impl Client {
             Feature::Sasl => None,
             Feature::Bind | Feature::Session => self.bind.handle(el),
             Feature::Resume | Feature::Enable => {
-                let outcome = self.sm.handle(&mut cx, el, self.bind.jid.as_ref());
+                let outcome = self.sm.handle(&mut cx, el);
                 return match outcome {
                     None => Err(negotiation::unexpected(&mut cx, el)),
                     Some(Err(e)) => Err(e),
-                    Some(Ok(Outcome::Enabled)) => self.feature_done(core, feature, now),
                     Some(Ok(Outcome::Resumed(jid))) => {
                         self.bind.jid = Some(jid);
                         self.resumed = true;
                         self.feature_done(core, feature, now)
                     }
-                    Some(Ok(Outcome::EnableFailed | Outcome::ResumeFailed)) => {
-                        // The stream goes on without: binding after a
-                        // failed resumption, online after a refused enable.
-                        self.sm_refused |= feature == Feature::Enable;
+                    Some(Ok(_)) => {
+                        // Binding after a failed resumption.
                         let f = self.remembered();
                         self.next_feature(core, &f, now)
                     }
@@ -630,6 +639,21 @@ impl Role for Client {
             }
             State::Negotiating(feature) => self.on_negotiation(core, feature, &el, now),
             State::Online => {
+                if el.ns() == sm::NS && self.sm.waiting() {
+                    // The answer to <enable/>.
+                    let mut cx = Cx {
+                        core,
+                        tls: &mut self.tls,
+                        rng: &mut *self.rng,
+                    };
+                    match self.sm.handle(&mut cx, &el) {
+                        Some(Ok(Outcome::EnableFailed)) => self.sm_refused = true,
+                        Some(Ok(_)) => {}
+                        Some(Err(e)) => return Err(self.end(core, e)),
+                        None => core.deliver(el),
+                    }
+                    return Ok(());
+                }
                 if self
                     .ping
                     .as_ref()

@@ -457,7 +457,7 @@ impl Core {
     /// host's.
     pub(crate) fn send(&mut self, el: &Element) -> Result<(), crate::xml::WriteError> {
         self.wire.send(el)?;
-        if self.sm.is_some() && self.is_stanza(el) {
+        if self.sm.as_deref().is_some_and(|m| !m.pending) && self.is_stanza(el) {
             if let Some(m) = &mut self.sm {
                 m.session.ledger_mut().push(el.clone());
             }
@@ -492,7 +492,7 @@ impl Core {
     /// After a stanza went out: request an acknowledgement now when
     /// enough wait, else within the configured delay.
     pub(crate) fn sm_after_send(&mut self) {
-        let Some(m) = self.sm.as_deref() else {
+        let Some(m) = self.sm.as_deref().filter(|m| !m.pending && !m.enabling) else {
             return;
         };
         let pending = m.session.ledger().pending();
@@ -513,7 +513,7 @@ impl Core {
     /// Sends `<r/>` unless one is out, with its deadline. Also a keepalive
     /// that proves the peer alive.
     pub(crate) fn sm_request(&mut self, now: Instant) {
-        let Some(m) = self.sm.as_deref_mut() else {
+        let Some(m) = self.sm.as_deref_mut().filter(|m| !m.pending && !m.enabling) else {
             return;
         };
         if m.requested {
@@ -560,9 +560,22 @@ impl Core {
         }
     }
 
+    /// Writes what the host sent while `<enable/>` awaited its answer:
+    /// counted when stream management is in force, plain otherwise.
+    pub(crate) fn release_held(&mut self, held: Vec<Element>) {
+        for stanza in held {
+            // Each was written once already, to check it.
+            let _ = self.wire.send(&stanza);
+            if let Some(m) = &mut self.sm {
+                m.session.ledger_mut().push(stanza);
+            }
+        }
+        self.sm_after_send();
+    }
+
     /// Takes the stream-management session off this stream, which then
     /// ends without handing back its stanzas.
-    fn take_managed(&mut self) -> Option<Managed> {
+    pub(crate) fn take_managed(&mut self) -> Option<Managed> {
         self.set_timer(SM_REQUEST, None);
         self.set_timer(SM_ACK_DEADLINE, None);
         self.sm.take().map(|m| *m)
@@ -605,7 +618,7 @@ impl Core {
         if self.error.is_none() && !self.sent_close {
             // XEP-0198 §4: say what we handled before closing, so that the
             // peer does not send it again elsewhere.
-            if let Some(m) = self.sm.as_deref() {
+            if let Some(m) = self.sm.as_deref().filter(|m| !m.pending) {
                 let a = crate::sm::Nonza::A {
                     h: m.session.ledger().handled(),
                 };
@@ -724,10 +737,11 @@ impl Core {
                 Some(Error::Local(e)) => e.condition == Condition::ConnectionTimeout,
                 _ => false,
             };
-            if m.resumable && broken {
+            if m.pending || (m.resumable && broken) {
                 self.events.push_back(Event::Suspended(Box::new(m.session)));
             } else {
-                let unsent = m.session.into_unacknowledged();
+                let mut unsent = m.session.into_unacknowledged();
+                unsent.extend(m.held);
                 if !unsent.is_empty() {
                     self.events.push_back(Event::Unsent(unsent));
                 }
@@ -935,7 +949,12 @@ impl<R: Role> Connection<R> {
                     }
                     return Err(self.core.finish(Some(Error::Remote(se))));
                 }
-                if self.core.sm.is_some() {
+                if self
+                    .core
+                    .sm
+                    .as_deref()
+                    .is_some_and(|m| !m.pending && !m.enabling)
+                {
                     if el.ns() == crate::sm::NS {
                         if let Some(r) = self.core.sm_control(&el) {
                             return r;
@@ -1066,9 +1085,9 @@ impl<R: Role> Connection<R> {
             return Err(Refused { error, stanza });
         }
         if let Some(m) = self.core.sm.as_deref()
-            && m.session.ledger().is_full()
+            && m.session.ledger().pending() + m.held.len() >= m.session.ledger().max_queue()
         {
-            let queued = m.session.ledger().pending();
+            let queued = m.session.ledger().pending() + m.held.len();
             if let Some(now) = self.core.now {
                 self.core.sm_request(now);
             }
@@ -1098,6 +1117,13 @@ impl<R: Role> Connection<R> {
         }
         self.core.stanzas_out += 1;
         if let Some(m) = &mut self.core.sm {
+            if m.enabling {
+                // Held until the server answers <enable/>: a stream that
+                // breaks before has sent nothing that could arrive twice.
+                self.core.wire.retract(mark);
+                m.held.push(stanza);
+                return Ok(());
+            }
             m.session.ledger_mut().push(stanza);
             self.core.sm_after_send();
         }
@@ -1144,7 +1170,7 @@ impl<R: Role> Connection<R> {
     pub fn sm_id(&self) -> Option<&str> {
         self.core
             .managed()
-            .filter(|m| m.resumable)
+            .filter(|m| m.resumable && !m.pending)
             .map(|m| m.session.id())
     }
 
@@ -1153,6 +1179,7 @@ impl<R: Role> Connection<R> {
     pub fn sm_pending(&self) -> Option<usize> {
         self.core
             .managed()
+            .filter(|m| !m.pending)
             .map(|m| m.session.ledger().pending())
     }
 
@@ -1163,7 +1190,12 @@ impl<R: Role> Connection<R> {
     /// its unacknowledged stanzas. `None`, and the stream goes on, when
     /// there is no resumable session.
     pub fn take_session(&mut self) -> Option<crate::sm::Session> {
-        if !self.core.managed().is_some_and(|m| m.resumable) || self.core.error.is_some() {
+        if !self
+            .core
+            .managed()
+            .is_some_and(|m| m.resumable && !m.pending)
+            || self.core.error.is_some()
+        {
             return None;
         }
         let m = self.core.take_managed()?;

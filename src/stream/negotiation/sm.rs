@@ -11,6 +11,7 @@ use jid::{BareJid, FullJid};
 use super::{Cx, Rules, Stage};
 use crate::sm::{Config, Ledger, NS, Nonza, Session};
 use crate::stanza::DefinedCondition;
+use crate::stream::connection::Core;
 use crate::stream::features::Features;
 use crate::stream::{Condition, Error, Event, Request, StreamError, Token};
 use crate::xml::Element;
@@ -41,6 +42,16 @@ pub(crate) struct Managed {
     pub(crate) config: Config,
     /// Our `<r/>` awaits its `<a/>`.
     pub(crate) requested: bool,
+    /// A session a client is about to resume: not yet in force (nothing
+    /// counts), and if the stream ends first it goes back to the host
+    /// as it came, whatever the reason.
+    pub(crate) pending: bool,
+    /// A client's `<enable/>` is out and `<enabled/>` not yet in: what it
+    /// sends counts (XEP-0198 §4: from sending `<enable/>`), what it
+    /// receives does not yet, and it requests nothing.
+    pub(crate) enabling: bool,
+    /// What the host sent while enabling, not yet written.
+    pub(crate) held: Vec<Element>,
 }
 
 impl Managed {
@@ -50,6 +61,30 @@ impl Managed {
             resumable,
             config,
             requested: false,
+            pending: false,
+            enabling: false,
+            held: Vec::new(),
+        }
+    }
+
+    /// A client's session from the moment it sends `<enable/>`.
+    pub(crate) fn enabling(jid: FullJid, config: Config) -> Managed {
+        let ledger = Ledger::new(config.max_queue);
+        Managed {
+            enabling: true,
+            ..Managed::new(
+                Session::new(String::new(), jid, ledger, None, None),
+                false,
+                config,
+            )
+        }
+    }
+
+    /// A session to resume on this stream once authenticated.
+    pub(crate) fn pending(session: Session, config: Config) -> Managed {
+        Managed {
+            pending: true,
+            ..Managed::new(session, true, config)
         }
     }
 }
@@ -59,8 +94,10 @@ impl Managed {
 enum Waiting {
     #[default]
     Nothing,
-    Enabled(Config),
-    Resumed(Box<Session>, Config),
+    /// The session is the core's, enabling.
+    Enabled,
+    /// The session is the core's pending one.
+    Resumed,
 }
 
 /// How an initiator's request ended.
@@ -89,32 +126,58 @@ impl Initiator {
         f.stream_management
     }
 
-    /// Asks to enable a session.
-    pub(crate) fn enable(&mut self, cx: &mut Cx<'_>, config: &Config) {
+    /// Asks to enable a session for the bound `jid`. The client goes
+    /// online at once; what the host sends is held until the answer, then
+    /// written (and counted, once enabled): were the stream to break
+    /// before, nothing would have gone out that could arrive twice.
+    pub(crate) fn enable(&mut self, cx: &mut Cx<'_>, config: &Config, jid: FullJid) {
         let enable = Nonza::Enable {
             resume: config.resume,
             max: config.max,
         };
-        cx.core
-            .send(&enable.to_element())
-            .expect("a valid element");
-        self.waiting = Waiting::Enabled(config.clone());
+        cx.core.send(&enable.to_element()).expect("a valid element");
+        cx.core.manage(Managed::enabling(jid, config.clone()));
+        self.waiting = Waiting::Enabled;
     }
 
-    /// Asks to resume `session` (XEP-0198 §5), with our handled count.
-    pub(crate) fn resume(&mut self, cx: &mut Cx<'_>, session: Box<Session>, config: &Config) {
+    /// Whether a session waits to be resumed (see
+    /// [`Managed::pending`]).
+    pub(crate) fn can_resume(cx: &Core) -> bool {
+        cx.managed().is_some_and(|m| m.pending)
+    }
+
+    /// Asks to resume the core's pending session (XEP-0198 §5), with our
+    /// handled count.
+    pub(crate) fn resume(&mut self, cx: &mut Cx<'_>) {
+        let Some(m) = cx.core.managed().filter(|m| m.pending) else {
+            return;
+        };
         let resume = Nonza::Resume {
-            h: session.ledger().handled(),
-            previd: session.id().to_owned(),
+            h: m.session.ledger().handled(),
+            previd: m.session.id().to_owned(),
         };
         // The id came from the server's attribute, so it is writable; a
         // session deserialized from elsewhere may not be.
         if cx.core.send(&resume.to_element()).is_err() {
-            cx.core.emit(Event::Unsent(session.into_unacknowledged()));
-            self.waiting = Waiting::Nothing;
+            Self::give_up(cx, None);
             return;
         }
-        self.waiting = Waiting::Resumed(session, config.clone());
+        self.waiting = Waiting::Resumed;
+    }
+
+    /// The pending session cannot be resumed: what the server did not
+    /// acknowledge (as far as `h` says) goes back to the host.
+    pub(crate) fn give_up(cx: &mut Cx<'_>, h: Option<u32>) {
+        let Some(mut m) = cx.core.take_managed() else {
+            return;
+        };
+        if let Some(h) = h {
+            let _ = m.session.ledger_mut().acknowledged(h);
+        }
+        let unsent = m.session.into_unacknowledged();
+        if !unsent.is_empty() {
+            cx.core.emit(Event::Unsent(unsent));
+        }
     }
 
     /// Whether a request is out.
@@ -122,18 +185,16 @@ impl Initiator {
         !matches!(self.waiting, Waiting::Nothing)
     }
 
-    /// The server's answer; `None` if `el` is not one. `jid` is the bound
-    /// JID (for enabling).
+    /// The server's answer; `None` if `el` is not one.
     pub(crate) fn handle(
         &mut self,
         cx: &mut Cx<'_>,
         el: &Element,
-        jid: Option<&FullJid>,
     ) -> Option<Result<Outcome, Error>> {
         let nonza = Nonza::parse(el.as_ref())?;
         match (std::mem::take(&mut self.waiting), nonza) {
             (
-                Waiting::Enabled(config),
+                Waiting::Enabled,
                 Nonza::Enabled {
                     id,
                     resume,
@@ -141,36 +202,46 @@ impl Initiator {
                     location,
                 },
             ) => {
-                let jid = jid.cloned().expect("enabling follows binding");
-                let resumable = resume && id.is_some();
-                let session = Session::new(
-                    id.unwrap_or_default(),
-                    jid,
-                    Ledger::new(config.max_queue),
-                    max,
-                    location,
-                );
-                cx.core.manage(Managed::new(session, resumable, config));
+                let mut m = cx.core.take_managed().expect("attached by enable()");
+                m.resumable = resume && id.is_some();
+                m.session.set_enabled(id.unwrap_or_default(), max, location);
+                m.enabling = false;
+                let held = std::mem::take(&mut m.held);
+                cx.core.manage(m);
+                cx.core.release_held(held);
                 Some(Ok(Outcome::Enabled))
             }
-            (Waiting::Enabled(_), Nonza::Failed { .. }) => Some(Ok(Outcome::EnableFailed)),
-            (Waiting::Resumed(mut session, config), Nonza::Resumed { h, previd }) => {
-                if previd != session.id() {
-                    cx.core.emit(Event::Unsent(session.into_unacknowledged()));
+            (Waiting::Enabled, Nonza::Failed { .. }) => {
+                // No session: what was held goes out as it would have
+                // without stream management.
+                if let Some(m) = cx.core.take_managed() {
+                    cx.core.release_held(m.held);
+                }
+                Some(Ok(Outcome::EnableFailed))
+            }
+            (Waiting::Resumed, Nonza::Resumed { h, previd }) => {
+                let Some(mut m) = cx.core.take_managed() else {
+                    return Some(Err(Error::Negotiation("no session to resume".into())));
+                };
+                if previd != m.session.id() {
+                    // The pending session goes back to the host as it
+                    // came: this stream fails, the session may yet resume.
+                    cx.core.manage(m);
                     return Some(Err(cx.core.fail(
                         StreamError::new(Condition::UndefinedCondition)
                             .with_text("resumed a session that was not asked for"),
                     )));
                 }
-                let again = match session.ledger_mut().resume(h) {
+                let again = match m.session.ledger_mut().resume(h) {
                     Ok(again) => again,
                     Err(e) => {
-                        cx.core.emit(Event::Unsent(session.into_unacknowledged()));
+                        cx.core.manage(m);
                         return Some(Err(cx.core.fail(e.stream_error())));
                     }
                 };
-                let jid = session.jid().clone();
-                cx.core.manage(Managed::new(*session, true, config));
+                let jid = m.session.jid().clone();
+                m.pending = false;
+                cx.core.manage(m);
                 // XEP-0198 §5: what the server did not handle goes again,
                 // counted once.
                 for stanza in &again {
@@ -179,16 +250,10 @@ impl Initiator {
                 cx.core.sm_after_send();
                 Some(Ok(Outcome::Resumed(jid)))
             }
-            (Waiting::Resumed(mut session, _), Nonza::Failed { h, .. }) => {
+            (Waiting::Resumed, Nonza::Failed { h, .. }) => {
                 // The server may say what it handled before the session
                 // timed out: that much is not lost.
-                if let Some(h) = h {
-                    let _ = session.ledger_mut().acknowledged(h);
-                }
-                let unsent = session.into_unacknowledged();
-                if !unsent.is_empty() {
-                    cx.core.emit(Event::Unsent(unsent));
-                }
+                Self::give_up(cx, h);
                 Some(Ok(Outcome::ResumeFailed))
             }
             (waiting, _) => {
@@ -279,7 +344,8 @@ impl Receiver {
             max,
             None,
         );
-        cx.core.manage(Managed::new(session, resume, config.clone()));
+        cx.core
+            .manage(Managed::new(session, resume, config.clone()));
         Ok(())
     }
 
