@@ -18,7 +18,9 @@ use xmpp_sansio::random::SeededRandom;
 use xmpp_sansio::sasl::{Credentials, SaltedPasswordCache, ScramHash};
 use xmpp_sansio::sm::{self, Session};
 use xmpp_sansio::stanza::{Message, MessageType};
-use xmpp_sansio::stream::{Condition, Connection, Event, Machine, Request, SendError, StreamError};
+use xmpp_sansio::stream::{
+    Condition, Connection, Error, Event, Machine, Request, SendError, StreamError,
+};
 use xmpp_sansio::xml::Element;
 
 fn sm_config() -> sm::Config {
@@ -114,6 +116,7 @@ fn scram_cache() -> SaltedPasswordCache {
 /// The client's application: sends its messages once online, records
 /// what arrives, keeps a suspended session for the next connection.
 struct ClientHost {
+    config: ClientConfig,
     stream: ClientStream,
     to_send: VecDeque<String>,
     received: Vec<String>,
@@ -290,7 +293,7 @@ impl ServerHost {
 impl ClientHost {
     fn connect(&mut self, now: Instant, seed: u64) {
         let mut stream = ClientStream::new(
-            client_config(),
+            self.config.clone(),
             Some(tls_info()),
             Box::new(SeededRandom::new(seed)),
             now,
@@ -367,30 +370,42 @@ const PUSHES: usize = 3;
 
 impl World {
     fn new(cuts: &[usize], notices_cuts: bool) -> World {
+        World::setup(cuts, notices_cuts, client_config(), server_config(), None)
+    }
+
+    /// A world whose hosts start from `sessions` (the client's, the
+    /// server's), as if a connection had broken before.
+    fn setup(
+        cuts: &[usize],
+        notices_cuts: bool,
+        client: ClientConfig,
+        server: Arc<ServerConfig>,
+        sessions: Option<(Session, Session)>,
+    ) -> World {
         let now = Instant::now();
-        let mut stream = ClientStream::new(
-            client_config(),
-            Some(tls_info()),
-            Box::new(SeededRandom::new(1)),
-            now,
-        );
-        stream.set_scram_cache(scram_cache());
+        let (client_session, server_session) = sessions.unzip();
         let mut w = World {
             client: ClientHost {
-                stream,
+                stream: ClientStream::new(
+                    client.clone(),
+                    None,
+                    Box::new(SeededRandom::new(0)),
+                    now,
+                ),
+                config: client,
                 to_send: (0..MESSAGES).map(|i| format!("c{i}")).collect(),
                 received: Vec::new(),
-                suspended: None,
+                suspended: client_session,
                 online: false,
                 resumptions: 0,
                 unsent_seen: 0,
             },
             server: ServerHost {
-                config: server_config(),
+                config: server,
                 streams: Vec::new(),
                 live: None,
                 fresh: None,
-                detached: None,
+                detached: server_session,
                 offline: Vec::new(),
                 received: Vec::new(),
                 pushes: (0..PUSHES).map(|i| format!("p{i}")).collect(),
@@ -409,9 +424,7 @@ impl World {
     fn connect(&mut self) {
         self.connections += 1;
         self.carried = 0;
-        if self.connections > 1 {
-            self.client.connect(self.now, self.connections as u64);
-        }
+        self.client.connect(self.now, self.connections as u64);
         let stream = ServerStream::new(
             self.server.config.clone(),
             Some(tls_info()),
@@ -489,6 +502,16 @@ impl World {
         self.connect();
     }
 
+    /// Lets the delayed acknowledgement requests go out and be answered.
+    fn answer_requests(&mut self) {
+        self.now += Duration::from_secs(5);
+        let _ = self.client.stream.handle_timeout(self.now);
+        for s in &mut self.server.streams {
+            let _ = s.handle_timeout(self.now);
+        }
+        self.run();
+    }
+
     fn done(&self) -> bool {
         self.client.to_send.is_empty()
             && self.server.pushes.is_empty()
@@ -536,10 +559,7 @@ fn an_uncut_exchange_acknowledges_everything() {
     assert!(client.sm_id().is_some());
     assert_eq!(client.sm_id(), server.sm_id());
     // The last acknowledgement requests were answered.
-    w.now += Duration::from_secs(5);
-    let _ = w.client.stream.handle_timeout(w.now);
-    let _ = w.server.streams[0].handle_timeout(w.now);
-    w.run();
+    w.answer_requests();
     assert_eq!(w.client.stream.sm_pending(), Some(0));
     assert_eq!(w.server.streams.last().unwrap().sm_pending(), Some(0));
 }
@@ -590,5 +610,416 @@ fn a_cut_during_resumption_loses_and_duplicates_nothing() {
             assert_eq!(w.client.unsent_seen, 0, "{what}");
             assert!(w.client.resumptions >= 1, "{what}");
         }
+    }
+}
+
+/// Everything a stream wrote from now on, as text.
+fn drain<R: Machine>(c: &mut Connection<R>) -> String {
+    let mut out = Vec::new();
+    while c.poll_transmit(&mut out).is_some() {}
+    String::from_utf8(out).unwrap()
+}
+
+fn events<R: Machine>(c: &mut Connection<R>) -> Vec<Event> {
+    std::iter::from_fn(|| c.poll_event()).collect()
+}
+
+/// A world run to the end of its conversation on one connection.
+fn settled() -> World {
+    let mut w = World::new(&[], true);
+    w.run();
+    w.check_exactly_once("uncut");
+    w
+}
+
+#[test]
+fn an_h_higher_than_what_was_sent_ends_the_stream_on_either_side() {
+    // XEP-0198 §6: undefined-condition with handled-count-too-high.
+    let mut w = settled();
+    let err = w
+        .client
+        .stream
+        .handle_input(b"<a xmlns='urn:xmpp:sm:3' h='99'/>", w.now)
+        .unwrap_err();
+    let Error::Local(e) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(e.condition, Condition::UndefinedCondition);
+    let app = e.application.as_deref().expect("an application condition");
+    assert!(app.is("handled-count-too-high", sm::NS));
+    assert_eq!(app.attr("h"), Some("99"));
+    assert_eq!(app.attr("send-count"), Some(MESSAGES.to_string().as_str()));
+    let out = drain(&mut w.client.stream);
+    assert!(
+        out.contains("<handled-count-too-high xmlns='urn:xmpp:sm:3' h='99' send-count='4'/>"),
+        "{out}"
+    );
+    // A stream error ends the session: nothing to resume, and what was
+    // acknowledged is not handed back.
+    let evs = events(&mut w.client.stream);
+    assert!(
+        !evs.iter()
+            .any(|e| matches!(e, Event::Suspended(_) | Event::Unsent(_))),
+        "{evs:?}"
+    );
+
+    let server = w.server.streams.last_mut().unwrap();
+    let err = server
+        .handle_input(b"<a xmlns='urn:xmpp:sm:3' h='1000'/>", w.now)
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Local(ref e) if e.condition == Condition::UndefinedCondition),
+        "{err:?}"
+    );
+    // An <a/> without a number is malformed.
+    let mut w = settled();
+    let err = w
+        .client
+        .stream
+        .handle_input(b"<a xmlns='urn:xmpp:sm:3' h='many'/>", w.now)
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Local(ref e) if e.condition == Condition::BadFormat),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_stale_ack_changes_nothing_and_an_r_is_answered_with_the_count() {
+    let mut w = settled();
+    // The client has received three pushes and four echoes.
+    w.client
+        .stream
+        .handle_input(
+            b"<a xmlns='urn:xmpp:sm:3' h='1'/><r xmlns='urn:xmpp:sm:3'/>",
+            w.now,
+        )
+        .unwrap();
+    assert_eq!(
+        drain(&mut w.client.stream),
+        "<a xmlns='urn:xmpp:sm:3' h='7'/>"
+    );
+    assert!(!w.client.stream.is_closed());
+}
+
+/// Sessions as a host would have stored them: counters one step before
+/// wrapping, read back through the `serde` feature.
+fn sessions_about_to_wrap() -> (Session, Session) {
+    let (max, near) = (u32::MAX, u32::MAX - 1);
+    let client = format!(
+        r#"{{"id":"wrap","jid":"{}","ledger":{{"handled":{near},"acked":{max},"queue":[],"max_queue":100}},"max":300,"location":null}}"#,
+        full_jid()
+    );
+    // The server sent one stanza the client never acknowledged: it
+    // comes again on resumption.
+    let lost = "<message xmlns='jabber:client' to='juliet@example.com/balcony'><body>p-lost</body></message>";
+    let server = format!(
+        r#"{{"id":"wrap","jid":"{}","ledger":{{"handled":{max},"acked":{near},"queue":["{}"],"max_queue":100}},"max":300,"location":null}}"#,
+        full_jid(),
+        lost.replace('"', "\\\"")
+    );
+    (
+        serde_json::from_str(&client).unwrap(),
+        serde_json::from_str(&server).unwrap(),
+    )
+}
+
+#[test]
+fn counters_wrap_from_2_32_minus_1_to_0() {
+    let mut w = World::setup(
+        &[],
+        true,
+        client_config(),
+        server_config(),
+        Some(sessions_about_to_wrap()),
+    );
+    w.run();
+    assert_eq!(w.client.resumptions, 1);
+    // The stanza the server had not seen acknowledged arrives, once.
+    let lost = w.client.received.iter().filter(|b| *b == "p-lost").count();
+    assert_eq!(lost, 1);
+    w.client.received.retain(|b| b != "p-lost");
+    w.check_exactly_once("across the wrap");
+    // Let the last requests be answered, then break the connection: the
+    // counters have wrapped past zero, and nothing waits.
+    w.answer_requests();
+    let _ = w.client.stream.handle_eof(w.now);
+    let session = events(&mut w.client.stream)
+        .into_iter()
+        .find_map(|e| match e {
+            Event::Suspended(s) => Some(s),
+            _ => None,
+        })
+        .expect("a resumable session");
+    // 1 + 3 pushes + 4 echoes received, 4 messages sent.
+    assert_eq!(session.ledger().handled(), (u32::MAX - 1).wrapping_add(8));
+    assert_eq!(session.ledger().handled(), 6);
+    assert_eq!(session.ledger().acked(), u32::MAX.wrapping_add(4));
+    assert_eq!(session.ledger().pending(), 0);
+    // Stored and read back, the session is the same.
+    let json = serde_json::to_string(&*session).unwrap();
+    assert_eq!(serde_json::from_str::<Session>(&json).unwrap(), *session);
+}
+
+#[test]
+fn a_full_queue_refuses_with_the_stanza_and_asks_for_an_ack() {
+    let mut config = client_config();
+    let sm = config.stream_management.as_mut().unwrap();
+    sm.max_queue = 3;
+    sm.request_after = 100;
+    let mut w = World::setup(&[], true, config, server_config(), None);
+    w.run();
+    w.check_exactly_once("uncut");
+    w.answer_requests();
+    assert_eq!(w.client.stream.sm_pending(), Some(0));
+    // Nothing reaches the server for now.
+    for i in 0..3 {
+        w.client
+            .stream
+            .send(message("echo@example.com", &format!("q{i}")))
+            .unwrap();
+    }
+    assert_eq!(w.client.stream.sm_pending(), Some(3));
+    let fourth = message("echo@example.com", "q3");
+    let refused = w.client.stream.send(fourth.clone()).unwrap_err();
+    assert_eq!(refused.error, SendError::Backlog { queued: 3 });
+    assert_eq!(refused.stanza, fourth);
+    let out = drain(&mut w.client.stream);
+    assert!(out.ends_with("<r xmlns='urn:xmpp:sm:3'/>"), "{out}");
+    assert_eq!(out.matches("<message").count(), 3, "{out}");
+    // Once the server acknowledges, there is room again.
+    let server = w.server.streams.last_mut().unwrap();
+    server.handle_input(out.as_bytes(), w.now).unwrap();
+    let back = drain(server);
+    assert!(back.contains("<a xmlns='urn:xmpp:sm:3' h='7'/>"), "{back}");
+    w.client
+        .stream
+        .handle_input(back.as_bytes(), w.now)
+        .unwrap();
+    assert_eq!(w.client.stream.sm_pending(), Some(0));
+    w.client.stream.send(fourth).unwrap();
+}
+
+#[test]
+fn an_unanswered_request_ends_the_stream_resumable() {
+    let mut w = settled();
+    w.client
+        .stream
+        .send(message("echo@example.com", "into the void"))
+        .unwrap();
+    // The request goes out within the delay; its answer never comes.
+    w.now += Duration::from_secs(1);
+    w.client.stream.handle_timeout(w.now).unwrap();
+    assert!(drain(&mut w.client.stream).ends_with("<r xmlns='urn:xmpp:sm:3'/>"));
+    let deadline = w.client.stream.poll_timeout().unwrap();
+    assert_eq!(deadline, w.now + Duration::from_secs(60));
+    let err = w.client.stream.handle_timeout(deadline).unwrap_err();
+    assert!(
+        matches!(err, Error::Local(ref e) if e.condition == Condition::ConnectionTimeout),
+        "{err:?}"
+    );
+    let evs = events(&mut w.client.stream);
+    let Some(Event::Suspended(s)) = evs.iter().find(|e| matches!(e, Event::Suspended(_))) else {
+        panic!("{evs:?}")
+    };
+    assert_eq!(s.ledger().pending(), 1);
+    assert_eq!(s.id(), w.server.streams[0].sm_id().unwrap());
+    assert!(matches!(evs.last(), Some(Event::Closed(_))));
+}
+
+#[test]
+fn a_clean_close_acknowledges_first_and_ends_the_session() {
+    let mut w = settled();
+    w.client
+        .stream
+        .send(message("echo@example.com", "last words"))
+        .unwrap();
+    w.client.stream.close(w.now);
+    let out = drain(&mut w.client.stream);
+    // XEP-0198 §4: the client says what it handled before closing.
+    assert!(
+        out.ends_with("<a xmlns='urn:xmpp:sm:3' h='7'/></stream:stream>"),
+        "{out}"
+    );
+    let server = w.server.streams.last_mut().unwrap();
+    server.handle_input(out.as_bytes(), w.now).unwrap();
+    let evs = events(server);
+    // The server's session ends: nothing was left unacknowledged, so
+    // nothing is handed back and nothing is kept to resume.
+    assert!(
+        !evs.iter()
+            .any(|e| matches!(e, Event::Suspended(_) | Event::Unsent(_))),
+        "{evs:?}"
+    );
+    assert!(evs.iter().any(|e| matches!(e, Event::Stanza(_))));
+}
+
+const HEADER: &[u8] = b"<stream:stream xmlns='jabber:client' \
+    xmlns:stream='http://etherx.jabber.org/streams' to='example.com' version='1.0'>";
+
+/// A server stream whose client logged in with PLAIN over (simulated)
+/// direct TLS and has not bound yet.
+fn authenticated_server(config: Arc<ServerConfig>) -> (ServerStream, Instant) {
+    use base64::Engine;
+    let now = Instant::now();
+    let mut s = ServerStream::new(
+        config,
+        Some(tls_info()),
+        Box::new(SeededRandom::new(7)),
+        now,
+    );
+    s.handle_input(HEADER, now).unwrap();
+    let plain =
+        base64::engine::general_purpose::STANDARD.encode(format!("\0{USER}\0{}", common::PASSWORD));
+    let auth =
+        format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{plain}</auth>");
+    s.handle_input(auth.as_bytes(), now).unwrap();
+    let token = events(&mut s)
+        .into_iter()
+        .find_map(|e| match e {
+            Event::Request { token, .. } => Some(token),
+            _ => None,
+        })
+        .unwrap();
+    let record = record(ScramHash::Sha256);
+    s.provide_credentials(token, Some(Credentials::Scram(record)), now)
+        .unwrap();
+    s.handle_input(HEADER, now).unwrap();
+    let out = drain(&mut s);
+    assert!(out.contains("<sm xmlns='urn:xmpp:sm:3'/>"), "{out}");
+    events(&mut s);
+    (s, now)
+}
+
+fn bind_request(s: &mut ServerStream, now: Instant) {
+    s.handle_input(
+        b"<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>",
+        now,
+    )
+    .unwrap();
+    let token = events(s)
+        .into_iter()
+        .find_map(|e| match e {
+            Event::Request {
+                token,
+                request: Request::Bind { .. },
+            } => Some(token),
+            _ => None,
+        })
+        .unwrap();
+    s.bind(token, BindDecision::Accept("balcony".into()), now)
+        .unwrap();
+}
+
+const ENABLE: &[u8] = b"<enable xmlns='urn:xmpp:sm:3' resume='true'/>";
+
+#[test]
+fn the_server_enforces_the_order_and_one_enable() {
+    let (mut s, now) = authenticated_server(server_config());
+    // XEP-0198 §3: not before binding.
+    s.handle_input(ENABLE, now).unwrap();
+    assert_eq!(
+        drain(&mut s),
+        "<failed xmlns='urn:xmpp:sm:3'><unexpected-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>"
+    );
+    bind_request(&mut s, now);
+    drain(&mut s);
+    s.handle_input(ENABLE, now).unwrap();
+    let out = drain(&mut s);
+    assert!(
+        out.starts_with("<enabled xmlns='urn:xmpp:sm:3' id='"),
+        "{out}"
+    );
+    assert!(out.ends_with(" resume='true' max='300'/>"), "{out}");
+    assert!(s.sm_id().is_some_and(|id| out.contains(id)));
+    // Resumption takes binding's place, so not now.
+    s.handle_input(b"<resume xmlns='urn:xmpp:sm:3' previd='x' h='0'/>", now)
+        .unwrap();
+    assert!(drain(&mut s).contains("<unexpected-request"));
+    // A second <enable/> is a stream error.
+    let err = s.handle_input(ENABLE, now).unwrap_err();
+    assert!(
+        matches!(err, Error::Local(ref e) if e.condition == Condition::PolicyViolation),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_server_without_resumption_enables_acks_only() {
+    let mut config = common::server_config();
+    let mut sm = sm_config();
+    sm.resume = false;
+    config.stream_management = Some(sm);
+    let (mut s, now) = authenticated_server(Arc::new(config));
+    s.handle_input(b"<resume xmlns='urn:xmpp:sm:3' previd='x' h='0'/>", now)
+        .unwrap();
+    assert!(drain(&mut s).contains("<feature-not-implemented"));
+    bind_request(&mut s, now);
+    drain(&mut s);
+    s.handle_input(ENABLE, now).unwrap();
+    assert_eq!(drain(&mut s), "<enabled xmlns='urn:xmpp:sm:3'/>");
+    assert_eq!(s.sm_id(), None);
+    assert_eq!(s.sm_pending(), Some(0));
+    // Broken, the stream hands back what was not acknowledged.
+    s.send(message(&full_jid(), "unacked")).unwrap();
+    s.handle_eof(now).unwrap_err();
+    let evs = events(&mut s);
+    assert!(
+        evs.iter()
+            .any(|e| matches!(e, Event::Unsent(v) if v.len() == 1)),
+        "{evs:?}"
+    );
+}
+
+#[test]
+fn resuming_an_unknown_or_foreign_session_fails_and_binding_follows() {
+    // A session of another user, as a confused host might hand in.
+    let (_, server_session) = sessions_about_to_wrap();
+    let foreign: Session = serde_json::from_str(
+        &serde_json::to_string(&server_session)
+            .unwrap()
+            .replace("juliet@", "romeo@"),
+    )
+    .unwrap();
+    for session in [None, Some(foreign)] {
+        let (mut s, now) = authenticated_server(server_config());
+        s.handle_input(b"<resume xmlns='urn:xmpp:sm:3' previd='wrap' h='0'/>", now)
+            .unwrap();
+        let token = events(&mut s)
+            .into_iter()
+            .find_map(|e| match e {
+                Event::Request {
+                    token,
+                    request: Request::Resume { jid, previd },
+                } => {
+                    assert_eq!(jid.as_str(), "juliet@example.com");
+                    assert_eq!(previd, "wrap");
+                    Some(token)
+                }
+                _ => None,
+            })
+            .unwrap();
+        let foreign = session.is_some();
+        s.resume(token, session, now).unwrap();
+        assert_eq!(
+            drain(&mut s),
+            "<failed xmlns='urn:xmpp:sm:3'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>"
+        );
+        // The foreign session's stanza is not lost: it comes back.
+        let evs = events(&mut s);
+        assert_eq!(
+            evs.iter()
+                .any(|e| matches!(e, Event::Unsent(v) if v.len() == 1)),
+            foreign,
+            "{evs:?}"
+        );
+        // RFC 6120 binding goes on as if nothing happened.
+        bind_request(&mut s, now);
+        assert!(drain(&mut s).contains("<jid>juliet@example.com/balcony</jid>"));
+        assert!(
+            events(&mut s)
+                .iter()
+                .any(|e| matches!(e, Event::Online { .. }))
+        );
     }
 }
