@@ -14,6 +14,7 @@ mod common;
 use common::Pair;
 use xmpp_sansio::c2s::fuzzing;
 use xmpp_sansio::ns;
+use xmpp_sansio::stream::Event;
 use xmpp_sansio::xml::Element;
 
 fn corpus(target: &str) -> PathBuf {
@@ -27,13 +28,23 @@ fn corpus(target: &str) -> PathBuf {
 /// server, server to client).
 fn record_session() -> (Vec<u8>, Vec<u8>) {
     let mut p = Pair::new(fuzzing::client_config(), fuzzing::server_config());
+    p.client.resume_session(fuzzing::client_session());
     converse(&mut p);
     (p.to_server, p.to_client)
 }
 
-/// Negotiates, sends one message each way and closes.
+/// Negotiates (resuming the harnesses' stream-management session: each
+/// side sends again the one stanza the other had not handled), sends one
+/// message each way and closes.
 fn converse(p: &mut Pair) {
     p.run();
+    assert!(
+        p.client_events
+            .iter()
+            .any(|e| matches!(e, xmpp_sansio::stream::Event::Resumed { .. })),
+        "{:?}",
+        p.client_events
+    );
     let me = p.client_online().expect("online");
     let message = |to: &str, body: &str| {
         Element::new("message", ns::CLIENT)
@@ -59,6 +70,7 @@ fn record_websocket_session() -> (Vec<u8>, Vec<u8>) {
         Arc::new(fuzzing::server_config()),
         Some(fuzzing::tls_info()),
     );
+    p.client.resume_session(fuzzing::client_session());
     converse(&mut p);
     (p.up.messages.join(&0u8), p.down.messages.join(&0u8))
 }
@@ -76,9 +88,9 @@ fn recorded_websocket_sessions_replay() {
         }
     }
     let o = fuzzing::websocket_server(&to_server);
-    assert!(o.online && o.stanzas == 1 && o.closed, "server: {o:?}");
+    assert!(o.online && o.stanzas == 2 && o.closed, "server: {o:?}");
     let o = fuzzing::websocket_client(&to_client);
-    assert!(o.online && o.stanzas == 1 && o.closed, "client: {o:?}");
+    assert!(o.online && o.stanzas == 2 && o.closed, "client: {o:?}");
 }
 
 #[test]
@@ -126,17 +138,104 @@ fn recorded_sessions_replay_in_any_chunking() {
         d.extend_from_slice(&to_server);
         let o = fuzzing::server(&d);
         assert!(
-            o.online && o.stanzas == 1 && o.closed,
+            o.online && o.stanzas == 2 && o.closed,
             "server, chunk byte {size}: {o:?}"
         );
         let mut d = vec![size];
         d.extend_from_slice(&to_client);
         let o = fuzzing::client(&d);
         assert!(
-            o.online && o.stanzas == 1 && o.closed,
+            o.online && o.stanzas == 2 && o.closed,
             "client, chunk byte {size}: {o:?}"
         );
     }
+}
+
+/// A session in which resumption fails (the server does not know the
+/// session) and a new one is enabled after binding: what each side
+/// received.
+fn record_fresh_sm_session() -> (Vec<u8>, Vec<u8>) {
+    let mut p = Pair::new(fuzzing::client_config(), fuzzing::server_config());
+    let json = serde_json::to_string(&fuzzing::client_session()).unwrap();
+    let unknown = serde_json::from_str(&json.replace(fuzzing::SM_ID, "forgotten")).unwrap();
+    p.client.resume_session(unknown);
+    p.run();
+    assert!(
+        p.client_events
+            .iter()
+            .any(|e| matches!(e, Event::Unsent(v) if v.len() == 1))
+    );
+    let me = p.client_online().expect("online");
+    p.server.send(message(&me, "echo")).unwrap();
+    p.client.send(message(&me, "hi")).unwrap();
+    p.client.close(p.now);
+    p.run();
+    assert!(p.client.is_closed() && p.server.is_closed());
+    (p.to_server, p.to_client)
+}
+
+fn message(to: &str, body: &str) -> Element {
+    Element::new("message", ns::CLIENT)
+        .with_attr("to", to)
+        .with_child(Element::new("body", ns::CLIENT).with_text(body))
+}
+
+/// `bytes` with `extra` inserted after the first `after`.
+fn inserted(bytes: &[u8], after: &str, extra: &str) -> Vec<u8> {
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    let at = text.find(after).unwrap();
+    let end = at + text[at..].find('>').unwrap() + 1;
+    format!("{}{extra}{}", &text[..end], &text[end..]).into_bytes()
+}
+
+#[test]
+fn recorded_stream_management_sessions_replay() {
+    let (to_server, to_client) = record_fresh_sm_session();
+    assert!(String::from_utf8_lossy(&to_client).contains("<enabled "));
+    if std::env::var("XMPP_SANSIO_WRITE_SEEDS").is_ok() {
+        let seeds: [(&str, &str, Vec<u8>); 5] = [
+            ("c2s_server", "ok_sm_enabled", to_server.clone()),
+            ("c2s_client", "ok_sm_enabled", to_client.clone()),
+            // Hostile turns after enabling: an h above what was sent, an
+            // <a/> without a number, a second <enable/>, a late <resume/>.
+            (
+                "c2s_client",
+                "sm_h_too_high",
+                inserted(&to_client, "<enabled ", "<a xmlns='urn:xmpp:sm:3' h='99'/>"),
+            ),
+            (
+                "c2s_server",
+                "sm_second_enable",
+                inserted(
+                    &to_server,
+                    "<enable ",
+                    "<a xmlns='urn:xmpp:sm:3' h='x'/><enable xmlns='urn:xmpp:sm:3'/>",
+                ),
+            ),
+            (
+                "c2s_server",
+                "sm_late_resume",
+                inserted(
+                    &to_server,
+                    "<enable ",
+                    "<resume xmlns='urn:xmpp:sm:3' previd='fuzz-session' h='7'/>",
+                ),
+            ),
+        ];
+        for (target, name, bytes) in seeds {
+            let mut seed = vec![6u8];
+            seed.extend_from_slice(&bytes);
+            fs::write(corpus(target).join(name), seed).unwrap();
+        }
+    }
+    let mut d = vec![6u8];
+    d.extend_from_slice(&to_server);
+    let o = fuzzing::server(&d);
+    assert!(o.online && o.stanzas == 1 && o.closed, "server: {o:?}");
+    let mut d = vec![6u8];
+    d.extend_from_slice(&to_client);
+    let o = fuzzing::client(&d);
+    assert!(o.online && o.stanzas == 1 && o.closed, "client: {o:?}");
 }
 
 #[test]

@@ -13,8 +13,10 @@ use crate::random::SeededRandom;
 use crate::sasl::{
     ChannelBinding, ChannelBindingType, Credentials, DecoyKey, ScramCredentials, ScramHash, TlsInfo,
 };
+use crate::sm;
 use crate::stream::connection::Role;
 use crate::stream::{AnswerError, Connection, Error, Event, Framing, Request};
+use crate::xml::Element;
 
 /// The account both machines use.
 pub const USER: &str = "juliet";
@@ -55,6 +57,14 @@ pub fn record(hash: ScramHash) -> ScramCredentials {
         .clone()
 }
 
+/// Stream management as the harnesses use it: resumable, and an ack
+/// requested after every stanza.
+fn sm_config() -> sm::Config {
+    let mut c = sm::Config::default();
+    c.request_after = 1;
+    c
+}
+
 /// The client configuration of the fuzz and replay harnesses.
 pub fn client_config() -> ClientConfig {
     let mut c = ClientConfig::new(
@@ -63,6 +73,7 @@ pub fn client_config() -> ClientConfig {
     );
     c.resource = Some("balcony".into());
     c.tls = TlsPolicy::Required;
+    c.stream_management = Some(sm_config());
     c
 }
 
@@ -71,7 +82,50 @@ pub fn server_config() -> ServerConfig {
     // A fixed decoy key, so that every run sees the same decoy salts.
     let mut c = ServerConfig::new(DOMAIN, DecoyKey::new([0x42; DecoyKey::LEN]));
     c.tls = TlsRequirement::Optional;
+    c.stream_management = Some(sm_config());
     c
+}
+
+/// The SM-ID of the session the harnesses resume.
+pub const SM_ID: &str = "fuzz-session";
+
+fn harness_message(to: &str, body: &str) -> Element {
+    Element::new("message", crate::ns::CLIENT)
+        .with_attr("to", to)
+        .with_child(Element::new("body", crate::ns::CLIENT).with_text(body))
+}
+
+fn full_jid() -> jid::FullJid {
+    format!("{USER}@{DOMAIN}/balcony")
+        .parse()
+        .expect("valid JID")
+}
+
+/// The session the client harness resumes: it handled one stanza of the
+/// server's and sent one the server has not acknowledged.
+pub fn client_session() -> sm::Session {
+    let mut ledger = sm::Ledger::new(100);
+    ledger.received();
+    ledger
+        .sent(harness_message(DOMAIN, "sent before the break"))
+        .expect("room");
+    sm::Session::new(SM_ID.into(), full_jid(), ledger, Some(300), None)
+}
+
+/// The server harness's side of that session (for `previd` [`SM_ID`]):
+/// two stanzas sent, of which the client handled the first.
+pub fn server_session(previd: &str) -> Option<sm::Session> {
+    if previd != SM_ID {
+        return None;
+    }
+    let mut ledger = sm::Ledger::new(100);
+    let to = full_jid();
+    for body in ["handled before the break", "lost in the break"] {
+        ledger
+            .sent(harness_message(to.as_str(), body))
+            .expect("room");
+    }
+    Some(sm::Session::new(SM_ID.into(), to, ledger, Some(300), None))
 }
 
 /// How far a machine got.
@@ -163,6 +217,7 @@ pub fn websocket_client(data: &[u8]) -> Outcome {
         Box::new(SeededRandom::new(CLIENT_SEED)),
         now,
     );
+    c.resume_session(client_session());
     drive(&mut c, messages(data), now, |_, _| Ok(()))
 }
 
@@ -193,7 +248,7 @@ fn drive<R: Role>(
             }
             let Some(ev) = conn.poll_event() else { break };
             let r = match ev {
-                Event::Online { .. } => {
+                Event::Online { .. } | Event::Resumed { .. } => {
                     outcome.online = true;
                     Ok(())
                 }
@@ -270,6 +325,10 @@ fn serve(s: &mut ServerStream, ev: Event, now: Instant) -> Result<(), Error> {
             };
             answered(s.bind(token, decision, now))
         }
+        Event::Request {
+            token,
+            request: Request::Resume { previd, .. },
+        } => answered(s.resume(token, server_session(&previd), now)),
         _ => Ok(()),
     }
 }
@@ -284,6 +343,7 @@ pub fn client(data: &[u8]) -> Outcome {
         Box::new(SeededRandom::new(CLIENT_SEED)),
         now,
     );
+    c.resume_session(client_session());
     drive(&mut c, reads(data, PROCEED), now, |c, ev| match ev {
         Event::StartTls => c.tls_established(tls_info(), now),
         _ => Ok(()),

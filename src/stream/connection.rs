@@ -516,7 +516,7 @@ impl Core {
         let Some(m) = self.sm.as_deref_mut().filter(|m| !m.pending && !m.enabling) else {
             return;
         };
-        if m.requested {
+        if m.requested || self.sent_close {
             return;
         }
         m.requested = true;
@@ -532,10 +532,13 @@ impl Core {
         let m = self.sm.as_deref_mut()?;
         match el.name() {
             "r" => {
-                let a = crate::sm::Nonza::A {
-                    h: m.session.ledger().handled(),
-                };
-                let _ = self.wire.send(&a.to_element());
+                // Our closing tag said the last word (after an <a/>).
+                if !self.sent_close {
+                    let a = crate::sm::Nonza::A {
+                        h: m.session.ledger().handled(),
+                    };
+                    let _ = self.wire.send(&a.to_element());
+                }
                 Some(Ok(()))
             }
             "a" => {

@@ -248,6 +248,16 @@ impl Pair {
                             self.server_error.get_or_insert(ended(e));
                         }
                     }
+                    Event::Request {
+                        token,
+                        request: Request::Resume { previd, .. },
+                    } => {
+                        // The one session the harnesses know.
+                        let session = xmpp_sansio::c2s::fuzzing::server_session(previd);
+                        if let Err(e) = self.server.resume(*token, session, self.now) {
+                            self.server_error.get_or_insert(ended(e));
+                        }
+                    }
                     _ => {}
                 }
                 self.server_events.push(ev);
@@ -290,9 +300,10 @@ impl Pair {
         self.run();
     }
 
+    /// The client's full JID once online, bound or resumed.
     pub fn client_online(&self) -> Option<String> {
         self.client_events.iter().find_map(|e| match e {
-            Event::Online { jid } => Some(jid.to_string()),
+            Event::Online { jid } | Event::Resumed { jid } => Some(jid.to_string()),
             _ => None,
         })
     }
