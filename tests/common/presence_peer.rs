@@ -92,6 +92,34 @@ impl Client {
         }
     }
 
+    /// Waits for a line ending with `suffix`; fails after 15 s.
+    #[allow(dead_code)] // Not every test binary asks.
+    pub fn expect_ending(&mut self, suffix: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    assert!(!line.starts_with("error:"), "{}: {line}", self.name);
+                    if line.ends_with(suffix) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "{}: no line ending with {suffix:?}; saw {:#?}",
+                    self.name, self.seen
+                ),
+            }
+        }
+    }
+
+    /// Every line seen so far.
+    #[allow(dead_code)] // Not every test binary asks.
+    pub fn seen(&self) -> &[String] {
+        &self.seen
+    }
+
     /// Whether a line starting with `prefix` has been seen so far.
     #[allow(dead_code)] // Not every test binary asks.
     pub fn saw(&self, prefix: &str) -> bool {

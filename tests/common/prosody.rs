@@ -80,6 +80,8 @@ pub struct Options {
     /// "gw.example.test") and secret. Prosody then listens for components
     /// on a free port, [`Prosody::component`].
     pub component: Option<(String, String)>,
+    /// More modules to load, such as "smacks" (XEP-0198).
+    pub modules: Vec<&'static str>,
 }
 
 /// Server-to-server settings.
@@ -174,7 +176,7 @@ impl Prosody {
                 "127.0.0.1".to_owned(),
                 None,
                 "s2s_ports = { }\n\
-                 modules_enabled = { \"disco\"; \"roster\"; \"saslauth\"; \"tls\"; \"ping\"; \"offline\" }\n\
+                 modules_enabled = { \"disco\"; \"roster\"; \"saslauth\"; \"tls\"; \"ping\"; \"offline\"EXTRA }\n\
                  modules_disabled = { \"s2s\" }\n"
                     .to_owned(),
             ),
@@ -201,7 +203,7 @@ impl Prosody {
                     Some(claim),
                     format!(
                         "s2s_ports = {{ {S2S_PORT} }}\n\
-                         modules_enabled = {{ \"disco\"; \"roster\"; \"saslauth\"; \"tls\"; \"ping\"; \"offline\"; \"dialback\"; \"rawlog\" }}\n\
+                         modules_enabled = {{ \"disco\"; \"roster\"; \"saslauth\"; \"tls\"; \"ping\"; \"offline\"; \"dialback\"; \"rawlog\"EXTRA }}\n\
                          modules_disabled = {{ }}\n\
                          plugin_paths = {{ \"{d}/plugins\" }}\n\
                          {encryption}\
@@ -212,6 +214,8 @@ impl Prosody {
                 )
             }
         };
+        let extra: String = opts.modules.iter().map(|m| format!("; \"{m}\"")).collect();
+        let s2s_config = s2s_config.replace("EXTRA", &extra);
         let cert = rcgen::generate_simple_self_signed(vec![domain.clone()]).unwrap();
         std::fs::write(dir.join("cert.pem"), cert.cert.pem()).unwrap();
         std::fs::write(dir.join("key.pem"), cert.signing_key.serialize_pem()).unwrap();
