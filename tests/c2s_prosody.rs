@@ -3,6 +3,8 @@
 //! SCRAM-SHA-256, PLAIN, direct TLS with SNI and ALPN, a message from one
 //! account to another, the -PLUS fallback on TLS 1.2, a wrong password.
 
+#[path = "common/dns.rs"]
+mod dns;
 #[path = "common/prosody.rs"]
 mod prosody;
 
@@ -216,4 +218,100 @@ fn tokio_example_sends_a_message() {
     let line = lines.next().unwrap().unwrap();
     assert!(line.ends_with(": from tokio"), "{line}");
     assert!(romeo.wait().unwrap().success());
+}
+
+/// A port nothing listens on.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The client example without `--server`: it asks `dns` for the SRV
+/// records of the domain.
+fn via_srv(dns: &dns::Dns) -> Output {
+    let mut c = Command::new(example("client"));
+    c.args([
+        "--jid",
+        &format!("juliet@{DOMAIN}"),
+        "--password",
+        "balcony-pw",
+    ])
+    .args([
+        "--dns",
+        &dns.addr.to_string(),
+        "--insecure-tls",
+        "--verbose",
+    ]);
+    run(c)
+}
+
+#[test]
+fn srv_candidates_are_tried_in_order_direct_tls_and_starttls_merged() {
+    let Some(p) = Prosody::start(Options::default()) else {
+        return;
+    };
+    p.register("juliet", "balcony-pw");
+    let xmpps = format!("_xmpps-client._tcp.{DOMAIN}.");
+    let xmpp = format!("_xmpp-client._tcp.{DOMAIN}.");
+
+    // XEP-0368: one list by priority. The direct-TLS record comes first
+    // but nothing listens there; the STARTTLS one is next.
+    let dead = closed_port();
+    let dns = dns::Dns::start(vec![
+        (xmpps.clone(), vec![(0, 0, dead, "localhost.")]),
+        (xmpp.clone(), vec![(10, 0, p.c2s, "localhost.")]),
+    ]);
+    let o = via_srv(&dns);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}");
+    let tried: Vec<&str> = out.lines().filter(|l| l.starts_with("trying ")).collect();
+    assert_eq!(
+        tried,
+        [
+            format!("trying localhost:{dead} (direct TLS)"),
+            format!("trying localhost:{} (STARTTLS)", p.c2s)
+        ]
+    );
+    assert!(
+        out.contains(&format!("online as juliet@{DOMAIN}/")),
+        "{out}"
+    );
+    assert_eq!(*dns.asked.lock().unwrap(), [xmpps.clone(), xmpp.clone()]);
+
+    // Direct TLS on the first record that answers: SNI is the domain (the
+    // certificate is for it, not for "localhost"), ALPN xmpp-client.
+    let dns = dns::Dns::start(vec![
+        (xmpps.clone(), vec![(0, 0, p.direct_tls, "localhost.")]),
+        (xmpp.clone(), vec![(10, 0, p.c2s, "localhost.")]),
+    ]);
+    let o = via_srv(&dns);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}");
+    let tried: Vec<&str> = out.lines().filter(|l| l.starts_with("trying ")).collect();
+    assert_eq!(
+        tried,
+        [format!("trying localhost:{} (direct TLS)", p.direct_tls)]
+    );
+
+    // A lone "." on _xmpp-client with no direct-TLS records: the domain
+    // does not offer the service (RFC 6120 §3.2.1), and nothing is tried.
+    let dns = dns::Dns::start(vec![(xmpp.clone(), vec![(0, 0, 0, ".")])]);
+    let o = via_srv(&dns);
+    let out = stdout(&o);
+    assert!(!o.status.success(), "{out}");
+    assert!(
+        out.contains("error: example.test: the domain does not offer this service"),
+        "{out}"
+    );
+    assert!(!out.contains("trying "), "{out}");
+
+    // No SRV answer at all: the domain itself on 5222 (RFC 6120 §3.2.2).
+    let dns = dns::Dns::start(Vec::new());
+    let o = via_srv(&dns);
+    let out = stdout(&o);
+    let tried: Vec<&str> = out.lines().filter(|l| l.starts_with("trying ")).collect();
+    assert_eq!(tried, [format!("trying {DOMAIN}:5222 (STARTTLS)")], "{out}");
 }
