@@ -20,8 +20,9 @@
 //! * [`component`]: external components (XEP-0114), both sides.
 //! * [`presence`]: presence subscriptions (RFC 6121 Appendix A) as pure
 //!   functions.
-//! * [`sm`]: stream management (XEP-0198) bookkeeping: counters, the
-//!   unacknowledged queue, resumption, the protocol's elements.
+//! * [`sm`]: stream management (XEP-0198): its settings, the session a
+//!   host keeps to resume, the counters and unacknowledged queue, the
+//!   protocol's elements. The c2s streams enable and resume it.
 //! * [`srv`]: SRV records to an ordered list of places to connect (RFC
 //!   2782, RFC 6120 §3.2, XEP-0368).
 //!

@@ -78,11 +78,16 @@
 //! * **Timers** are any number of deadlines the roles and features own;
 //!   `poll_timeout` is the earliest and `handle_timeout` runs every one
 //!   due. The closing grace is the core's own.
-//! * **Stanza hooks.** Every stanza in and out, and the end of the stream,
-//!   pass through one place a feature attaches to; at the end it hands
-//!   back what the peer may not have received
-//!   ([`Event::Unsent`](crate::stream::Event::Unsent)). A refused `send`
-//!   hands the stanza back. Nothing the host hands over is lost.
+//! * **Stream management in the core.** Once a negotiator enables it
+//!   (XEP-0198), the core counts every stanza in and out (the host's and
+//!   the role's own), keeps what it sent until acknowledged, answers
+//!   `<r/>`, takes `<a/>`, and schedules its requests on its own timers.
+//!   At the end it hands back either the session to resume
+//!   ([`Event::Suspended`](crate::stream::Event::Suspended): the
+//!   connection broke or the peer stopped answering) or what the peer may
+//!   not have received ([`Event::Unsent`](crate::stream::Event::Unsent): a
+//!   closed stream, a stream error). A refused `send` hands the stanza
+//!   back. Nothing the host hands over is lost.
 //! * **Bounded work per call.** One call queues at most 32 events; the
 //!   rest of its input is read as the host drains them.
 //!
@@ -95,8 +100,8 @@
 //! # Negotiation as data
 //!
 //! Each stream feature (STARTTLS, SASL, resource binding, the legacy
-//! session; stream management, dialback and the component handshake
-//! next) is a negotiator with both sides, which declares what it needs
+//! session, stream management's enable and resume; dialback and the
+//! component handshake) is a negotiator with both sides, which declares what it needs
 //! before it, what it is forbidden after, what it grants and whether the
 //! stream restarts after it. The initiating role runs the next feature
 //! the declarations allow and the peer offers; the receiving role lists

@@ -1,5 +1,48 @@
-//! Stream management (XEP-0198) bookkeeping: the `h` counters, the queue
-//! of unacknowledged stanzas, and the protocol's elements.
+//! Stream management (XEP-0198): the settings ([`Config`]), the session a
+//! host keeps across connections to resume ([`Session`]), the `h`
+//! counters and the queue of unacknowledged stanzas ([`Ledger`]), and the
+//! protocol's elements ([`Nonza`]).
+//!
+//! The c2s streams negotiate it when their configuration asks
+//! (`ClientConfig::stream_management`, `ServerConfig::stream_management`):
+//! the client enables it after binding and goes online at once (what it
+//! sends is held until the server's `<enabled/>`, so that a break before
+//! it sends nothing twice), or resumes a [`Session`] in binding's place.
+//! From then on the stream counts every stanza, answers `<r/>`, asks for
+//! acknowledgements itself and hands the host, when it ends,
+//! [`Event::Suspended`](crate::stream::Event::Suspended) (resumable) or
+//! [`Event::Unsent`](crate::stream::Event::Unsent).
+//!
+//! A client host's loop, in short:
+//!
+//! ```no_run
+//! # use std::time::Instant;
+//! # use xmpp_sansio::c2s::{ClientConfig, ClientStream};
+//! # use xmpp_sansio::random::OsRandom;
+//! # use xmpp_sansio::stream::Event;
+//! # let mut config = ClientConfig::new("juliet@example.com".parse().unwrap(), "secret");
+//! config.stream_management = Some(xmpp_sansio::sm::Config::default());
+//! let mut kept = None;
+//! loop {
+//!     let mut stream = ClientStream::new(config.clone(), None, Box::new(OsRandom), Instant::now());
+//!     if let Some(session) = kept.take() {
+//!         stream.resume_session(session);
+//!     }
+//!     // ... drive it; among its events:
+//!     while let Some(event) = stream.poll_event() {
+//!         match event {
+//!             Event::Online { .. } => { /* a new session: roster, presence */ }
+//!             Event::Resumed { .. } => { /* as it was: nothing to set up */ }
+//!             Event::Suspended(session) => kept = Some(*session),
+//!             Event::Unsent(stanzas) => { /* send again once online, or report */ }
+//!             _ => {}
+//!         }
+//!     }
+//!     # break;
+//! }
+//! ```
+//!
+//! The ledger on its own:
 //!
 //! A [`Ledger`] is the state one side keeps for one stream-management
 //! session, and the state a host carries across connections to resume

@@ -266,11 +266,7 @@ impl ServerHost {
                 }
             }
             Event::Unsent(v) => self.offline.extend(v),
-            Event::Closed(_) => {
-                if self.live == Some(i) {
-                    self.live = None;
-                }
-            }
+            Event::Closed(_) if self.live == Some(i) => self.live = None,
             _ => {}
         }
     }

@@ -60,9 +60,10 @@ pub fn record(hash: ScramHash) -> ScramCredentials {
 /// Stream management as the harnesses use it: resumable, and an ack
 /// requested after every stanza.
 fn sm_config() -> sm::Config {
-    let mut c = sm::Config::default();
-    c.request_after = 1;
-    c
+    sm::Config {
+        request_after: 1,
+        ..sm::Config::default()
+    }
 }
 
 /// The client configuration of the fuzz and replay harnesses.

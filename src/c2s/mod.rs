@@ -98,7 +98,11 @@
 //! | `unsupported-version` | the peer's header has no `version` or one below 1.0 |
 //! | `not-authorized` | a stanza before authentication and binding (server) |
 //! | `unsupported-stanza-type` | an unknown first-level element (server), or one out of turn during negotiation (client) |
-//! | `connection-timeout` | negotiation not finished within the configured time |
+//! | `connection-timeout` | negotiation not finished within the configured time; no answer to a keepalive ping or to a stream-management `<r/>` within its timeout (the session stays resumable) |
+//! | `undefined-condition` with `<handled-count-too-high/>` | the peer's `h` acknowledges more stanzas than were sent (XEP-0198 §6) |
+//! | `bad-format` | an `<a/>` without a valid `h` |
+//! | `policy-violation` (server) | a second `<enable/>` (XEP-0198 §3) |
+//! | `conflict` | the host moved the stream-management session to a new stream (`Connection::take_session`) |
 //! | `see-other-host`, `system-shutdown`, `conflict`, `reset`, `resource-constraint`, ... | decided by the host: [`Connection::fail`](crate::stream::Connection::fail) |
 
 pub(crate) mod client;

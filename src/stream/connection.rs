@@ -1446,7 +1446,7 @@ mod tests {
                 Event::Suspended(s) if !clean => {
                     assert!(s.ledger().unacknowledged().eq([&a]));
                 }
-                Event::Unsent(u) if clean => assert_eq!(u, &[a.clone()]),
+                Event::Unsent(u) if clean => assert_eq!(u, std::slice::from_ref(&a)),
                 other => panic!("{clean}: {other:?}"),
             }
         }
