@@ -429,7 +429,9 @@ fn run(args: Args) -> Result<(), String> {
     loop {
         let (transport, mut stream) = connect(&args, &config, &candidates(&args, &domain)?)?;
         if let Some(s) = session.suspended.take() {
-            stream.resume_session(s);
+            stream
+                .resume_session(s)
+                .expect("a new stream takes a session");
         }
         match converse(
             &args,

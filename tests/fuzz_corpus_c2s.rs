@@ -28,7 +28,7 @@ fn corpus(target: &str) -> PathBuf {
 /// server, server to client).
 fn record_session() -> (Vec<u8>, Vec<u8>) {
     let mut p = Pair::new(fuzzing::client_config(), fuzzing::server_config());
-    p.client.resume_session(fuzzing::client_session());
+    p.client.resume_session(fuzzing::client_session()).unwrap();
     converse(&mut p);
     (p.to_server, p.to_client)
 }
@@ -70,7 +70,7 @@ fn record_websocket_session() -> (Vec<u8>, Vec<u8>) {
         Arc::new(fuzzing::server_config()),
         Some(fuzzing::tls_info()),
     );
-    p.client.resume_session(fuzzing::client_session());
+    p.client.resume_session(fuzzing::client_session()).unwrap();
     converse(&mut p);
     (p.up.messages.join(&0u8), p.down.messages.join(&0u8))
 }
@@ -158,7 +158,7 @@ fn record_fresh_sm_session() -> (Vec<u8>, Vec<u8>) {
     let mut p = Pair::new(fuzzing::client_config(), fuzzing::server_config());
     let json = serde_json::to_string(&fuzzing::client_session()).unwrap();
     let unknown = serde_json::from_str(&json.replace(fuzzing::SM_ID, "forgotten")).unwrap();
-    p.client.resume_session(unknown);
+    p.client.resume_session(unknown).unwrap();
     p.run();
     assert!(
         p.client_events

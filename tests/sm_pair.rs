@@ -296,7 +296,9 @@ impl ClientHost {
         );
         stream.set_scram_cache(scram_cache());
         if let Some(s) = self.suspended.take() {
-            stream.resume_session(s);
+            stream
+                .resume_session(s)
+                .expect("a new stream takes a session");
         }
         self.stream = stream;
         self.online = false;
@@ -584,10 +586,10 @@ fn a_cut_at_every_byte_loses_and_duplicates_nothing() {
 /// resumption itself, and after.
 #[test]
 fn a_cut_during_resumption_loses_and_duplicates_nothing() {
-    let (total, _) = uncut_length();
-    // First cut mid-conversation, then every point of the second
-    // connection.
-    let first = total * 3 / 4;
+    let (total, enabled) = uncut_length();
+    // First cut mid-conversation, after the session is enabled, then
+    // every point of the second connection.
+    let first = (enabled + total) / 2;
     let second = {
         let mut w = World::new(&[first], true);
         w.run();
@@ -620,11 +622,13 @@ fn events<R: Machine>(c: &mut Connection<R>) -> Vec<Event> {
     std::iter::from_fn(|| c.poll_event()).collect()
 }
 
-/// A world run to the end of its conversation on one connection.
+/// A world run to the end of its conversation on one connection, every
+/// stanza acknowledged.
 fn settled() -> World {
     let mut w = World::new(&[], true);
     w.run();
     w.check_exactly_once("uncut");
+    w.answer_requests();
     w
 }
 
@@ -780,6 +784,10 @@ fn a_full_queue_refuses_with_the_stanza_and_asks_for_an_ack() {
     let refused = w.client.stream.send(fourth.clone()).unwrap_err();
     assert_eq!(refused.error, SendError::Backlog { queued: 3 });
     assert_eq!(refused.stanza, fourth);
+    // The request is due at once; it goes out with the time of the call
+    // that runs it.
+    assert_eq!(w.client.stream.poll_timeout(), Some(w.now));
+    w.client.stream.handle_timeout(w.now).unwrap();
     let out = drain(&mut w.client.stream);
     assert!(out.ends_with("<r xmlns='urn:xmpp:sm:3'/>"), "{out}");
     assert_eq!(out.matches("<message").count(), 3, "{out}");
@@ -832,22 +840,34 @@ fn a_clean_close_acknowledges_first_and_ends_the_session() {
         .unwrap();
     w.client.stream.close(w.now);
     let out = drain(&mut w.client.stream);
-    // XEP-0198 §4: the client says what it handled before closing.
+    // XEP-0198 §4: the client says what it handled before closing, and
+    // asks the server to do the same before its close.
     assert!(
-        out.ends_with("<a xmlns='urn:xmpp:sm:3' h='7'/></stream:stream>"),
+        out.ends_with(
+            "<a xmlns='urn:xmpp:sm:3' h='7'/><r xmlns='urn:xmpp:sm:3'/></stream:stream>"
+        ),
         "{out}"
     );
     let server = w.server.streams.last_mut().unwrap();
     server.handle_input(out.as_bytes(), w.now).unwrap();
-    let evs = events(server);
-    // The server's session ends: nothing was left unacknowledged, so
-    // nothing is handed back and nothing is kept to resume.
+    let back = drain(server);
     assert!(
-        !evs.iter()
-            .any(|e| matches!(e, Event::Suspended(_) | Event::Unsent(_))),
-        "{evs:?}"
+        back.ends_with("<a xmlns='urn:xmpp:sm:3' h='5'/></stream:stream>"),
+        "{back}"
     );
+    // Both sessions end: everything was acknowledged, so nothing is
+    // handed back and nothing is kept to resume.
+    let evs = events(server);
     assert!(evs.iter().any(|e| matches!(e, Event::Stanza(_))));
+    let quiet = |evs: &[Event]| {
+        !evs.iter()
+            .any(|e| matches!(e, Event::Suspended(_) | Event::Unsent(_)))
+    };
+    assert!(quiet(&evs), "{evs:?}");
+    w.client.stream.handle_input(back.as_bytes(), w.now).unwrap();
+    let evs = events(&mut w.client.stream);
+    assert!(quiet(&evs), "{evs:?}");
+    assert_eq!(evs.last(), Some(&Event::Closed(None)));
 }
 
 const HEADER: &[u8] = b"<stream:stream xmlns='jabber:client' \

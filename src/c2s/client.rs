@@ -158,9 +158,9 @@ pub struct Client {
     /// The session was resumed rather than bound.
     resumed: bool,
     next_id: u64,
-    /// A keepalive awaiting its answer: the ping's id (empty for an
+    /// A keepalive awaiting its answer: the ping's id (none for an
     /// `<r/>`) and when it went out.
-    ping: Option<(String, Instant)>,
+    ping: Option<(Option<String>, Instant)>,
 }
 
 impl std::fmt::Debug for Client {
@@ -310,12 +310,23 @@ impl Connection<Client> {
     /// Until the server answers, the session stays with this stream: if
     /// the stream ends first, for whatever reason, it comes back in
     /// [`Event::Suspended`] as it went in.
-    pub fn resume_session(&mut self, session: sm::Session) {
+    ///
+    /// The session comes back, and nothing changes, when it is too late
+    /// (the stream is bound or has ended) or a session is already there.
+    #[allow(clippy::result_large_err)] // Handed back as it came.
+    pub fn resume_session(&mut self, session: sm::Session) -> Result<(), sm::Session> {
+        if self.core.managed().is_some()
+            || self.core.error().is_some()
+            || self.role.stage.has(Stage::BOUND)
+        {
+            return Err(session);
+        }
         let config = self.role.config.stream_management.clone();
         self.core.manage(sm_negotiation::Managed::pending(
             session,
             config.unwrap_or_default(),
         ));
+        Ok(())
     }
 }
 
@@ -648,16 +659,23 @@ impl Role for Client {
                     };
                     match self.sm.handle(&mut cx, &el) {
                         Some(Ok(Outcome::EnableFailed)) => self.sm_refused = true,
-                        Some(Ok(_)) => {}
                         Some(Err(e)) => return Err(self.end(core, e)),
-                        None => core.deliver(el),
+                        // The answer, or a stream-management element out
+                        // of turn: nothing for the host either way.
+                        Some(Ok(_)) | None => {}
                     }
+                    return Ok(());
+                }
+                if el.ns() == sm::NS {
+                    // Not managed (or handled by the core when managed):
+                    // not a stanza for the host.
                     return Ok(());
                 }
                 if self
                     .ping
                     .as_ref()
-                    .is_some_and(|(id, _)| super::answers_iq(&el, id))
+                    .and_then(|(id, _)| id.as_deref())
+                    .is_some_and(|id| super::answers_iq(&el, id))
                 {
                     self.ping = None;
                     core.set_timer(PING_DEADLINE, None);
@@ -714,7 +732,7 @@ impl Role for Client {
                         // With stream management an <r/> proves the
                         // server alive, and is not a stanza to count.
                         core.sm_request(now);
-                        self.ping = Some((String::new(), now));
+                        self.ping = Some((None, now));
                     } else {
                         let id = self.id();
                         let ping = Element::new("iq", ns::CLIENT)
@@ -723,7 +741,7 @@ impl Role for Client {
                             .with_attr("to", self.config.jid.domain().as_ref())
                             .with_child(Element::new("ping", ns::PING));
                         core.send(&ping).expect("valid element");
-                        self.ping = Some((id, now));
+                        self.ping = Some((Some(id), now));
                     }
                     if let Some(timeout) = self.config.ping_timeout {
                         core.set_timer(PING_DEADLINE, Some(now + timeout));

@@ -218,7 +218,8 @@ pub fn websocket_client(data: &[u8]) -> Outcome {
         Box::new(SeededRandom::new(CLIENT_SEED)),
         now,
     );
-    c.resume_session(client_session());
+    c.resume_session(client_session())
+        .expect("a new stream takes a session");
     drive(&mut c, messages(data), now, |_, _| Ok(()))
 }
 
@@ -329,7 +330,10 @@ fn serve(s: &mut ServerStream, ev: Event, now: Instant) -> Result<(), Error> {
         Event::Request {
             token,
             request: Request::Resume { previd, .. },
-        } => answered(s.resume(token, server_session(&previd), now)),
+        } => answered(
+            s.resume(token, server_session(&previd), now)
+                .map_err(|r| r.error),
+        ),
         _ => Ok(()),
     }
 }
@@ -344,7 +348,8 @@ pub fn client(data: &[u8]) -> Outcome {
         Box::new(SeededRandom::new(CLIENT_SEED)),
         now,
     );
-    c.resume_session(client_session());
+    c.resume_session(client_session())
+        .expect("a new stream takes a session");
     drive(&mut c, reads(data, PROCEED), now, |c, ev| match ev {
         Event::StartTls => c.tls_established(tls_info(), now),
         _ => Ok(()),

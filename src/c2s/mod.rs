@@ -123,4 +123,4 @@ pub(crate) mod server;
 
 pub use crate::stream::negotiation::bind::BindDecision;
 pub use client::{ClientConfig, ClientStream, TlsPolicy};
-pub use server::{ServerConfig, ServerStream, TlsRequirement};
+pub use server::{ResumeRefused, ServerConfig, ServerStream, TlsRequirement};

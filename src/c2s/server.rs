@@ -155,7 +155,7 @@ pub struct Server {
     /// The session was resumed rather than bound.
     resumed: bool,
     /// The id of our idle check's ping and when it went out.
-    ping: Option<(String, Instant)>,
+    ping: Option<(Option<String>, Instant)>,
 }
 
 impl std::fmt::Debug for Server {
@@ -183,6 +183,17 @@ impl std::fmt::Debug for Server {
 /// [`Request::Credentials`]: crate::stream::Request::Credentials
 /// [`Request::Bind`]: crate::stream::Request::Bind
 pub type ServerStream = Connection<Server>;
+
+/// [`ServerStream::resume`] did not take its answer: why, and the session
+/// handed in, back (nothing the host hands over is lost).
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct ResumeRefused {
+    /// Why.
+    pub error: AnswerError,
+    /// The session, as the host gave it.
+    pub session: Option<Box<sm::Session>>,
+}
 
 /// Negotiation must be done by then.
 const NEGOTIATION: TimerId = TimerId(1);
@@ -301,17 +312,26 @@ impl Connection<Server> {
     /// ([`Event::Resumed`]) and sends again what the client had not
     /// acknowledged.
     ///
+    /// An answer that is not taken (the token names no open question, or
+    /// the stream has ended meanwhile) hands the session back.
+    ///
     /// [`Request::Resume`]: crate::stream::Request::Resume
     pub fn resume(
         &mut self,
         token: Token,
         session: Option<sm::Session>,
         now: Instant,
-    ) -> Result<(), AnswerError> {
+    ) -> Result<(), ResumeRefused> {
+        let refused = |error, session: Option<sm::Session>| ResumeRefused {
+            error,
+            session: session.map(Box::new),
+        };
         if !self.role.sm.asked(token) {
-            return Err(self.stray(token));
+            return Err(refused(self.stray(token), session));
         }
-        self.take_answer(token)?;
+        if let Err(e) = self.take_answer(token) {
+            return Err(refused(e, session));
+        }
         let role = &mut self.role;
         let user = role
             .user()
@@ -332,8 +352,16 @@ impl Connection<Server> {
             Ok(None) => Ok(Progress::Retry),
             Err(e) => Err(e),
         };
-        role.progress(&mut self.core, Feature::Resume, progress, now)?;
-        self.after_answer(now)
+        let ended = |e| ResumeRefused {
+            error: AnswerError::Ended(e),
+            session: None,
+        };
+        role.progress(&mut self.core, Feature::Resume, progress, now)
+            .map_err(ended)?;
+        self.after_answer(now).map_err(|error| ResumeRefused {
+            error,
+            session: None,
+        })
     }
 
     /// The authenticated bare JID, once SASL succeeded.
@@ -439,10 +467,7 @@ impl Server {
             // An <auth/> before TLS is refused by SASL itself, with
             // encryption-required (RFC 6120 §6.4.1).
             (Feature::Sasl, self.sasl.handle(&mut cx, el, &policy))
-        } else if authenticated
-            && self.config.stream_management.is_some()
-            && sm_negotiation::Receiver::accepts(el)
-        {
+        } else if authenticated && sm_negotiation::Receiver::accepts(el) {
             if el.name() == "resume" {
                 let user = self.sasl.authenticated.as_ref().map(|(j, _)| j.clone());
                 let user = user.expect("authenticated");
@@ -583,7 +608,7 @@ impl Server {
             // without a stanza to count.
             core.sm_request(now);
             core.set_timer(PING_DEADLINE, Some(now + wait));
-            self.ping = Some((String::new(), now));
+            self.ping = Some((None, now));
             return Ok(());
         }
         let mut raw = [0u8; 8];
@@ -600,7 +625,7 @@ impl Server {
             .with_child(Element::new("ping", ns::PING));
         core.send(&ping).expect("valid element");
         core.set_timer(PING_DEADLINE, Some(now + wait));
-        self.ping = Some((id, now));
+        self.ping = Some((Some(id), now));
         Ok(())
     }
 
@@ -680,7 +705,8 @@ impl Role for Server {
                 if self
                     .ping
                     .as_ref()
-                    .is_some_and(|(id, _)| super::answers_iq(&el, id))
+                    .and_then(|(id, _)| id.as_deref())
+                    .is_some_and(|id| super::answers_iq(&el, id))
                 {
                     // The answer to our idle check.
                     self.ping = None;
@@ -690,10 +716,7 @@ impl Role for Server {
                     }
                     return Ok(());
                 }
-                if el.ns() == sm::NS
-                    && self.config.stream_management.is_some()
-                    && sm_negotiation::Receiver::accepts(&el)
-                {
+                if sm_negotiation::Receiver::accepts(&el) {
                     let mut cx = Cx {
                         core,
                         tls: &mut self.tls,

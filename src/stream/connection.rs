@@ -373,6 +373,9 @@ pub struct Core {
     /// until TLS is up.
     awaiting_tls: Option<AfterStartTls>,
     sent_close: bool,
+    /// We closed the stream on purpose ([`Core::close`]): a session that
+    /// ends then is over, not suspended.
+    closing: bool,
     /// Our header, once sent; before that, the one to open with if we
     /// must fail before the role has answered the peer.
     sent_header: bool,
@@ -405,6 +408,7 @@ impl Core {
             held_bytes: 0,
             awaiting_tls: None,
             sent_close: false,
+            closing: false,
             sent_header: false,
             fallback_header: None,
             timers: Vec::new(),
@@ -455,9 +459,28 @@ impl Core {
     /// Writes a top-level element of the role's own (negotiation, errors,
     /// keepalives). A stanza counts for stream management like the
     /// host's.
+    /// Nothing is written after our closing tag.
     pub(crate) fn send(&mut self, el: &Element) -> Result<(), crate::xml::WriteError> {
+        if self.sent_close {
+            return Ok(());
+        }
+        let counted = self.sm.as_deref().is_some_and(|m| !m.pending) && self.is_stanza(el);
+        if counted
+            && self
+                .sm
+                .as_deref()
+                .is_some_and(|m| m.session.ledger().is_full())
+        {
+            // The peer acknowledges nothing while the stream keeps
+            // answering it: the queue stays bounded.
+            self.fail(
+                StreamError::new(Condition::ResourceConstraint)
+                    .with_text("too many unacknowledged stanzas"),
+            );
+            return Ok(());
+        }
         self.wire.send(el)?;
-        if self.sm.as_deref().is_some_and(|m| !m.pending) && self.is_stanza(el) {
+        if counted {
             if let Some(m) = &mut self.sm {
                 m.session.ledger_mut().push(el.clone());
             }
@@ -469,8 +492,10 @@ impl Core {
     /// Writes a stanza again on resumption: stream management counted it
     /// when it first went out.
     pub(crate) fn resend(&mut self, el: &Element) {
-        // It was written once, in the same content namespace.
-        let _ = self.wire.send(el);
+        if !self.sent_close {
+            // It was written once, in the same content namespace.
+            let _ = self.wire.send(el);
+        }
     }
 
     /// Whether `el` is a stanza of this stream (RFC 6120 §8).
@@ -489,8 +514,11 @@ impl Core {
         self.sm.as_deref()
     }
 
-    /// After a stanza went out: request an acknowledgement now when
-    /// enough wait, else within the configured delay.
+    /// After a stanza went out: request an acknowledgement at once when
+    /// enough wait, else within the configured delay. The request goes
+    /// out from [`Connection::handle_timeout`], whose `now` is fresh, so
+    /// that its deadline is measured from when it was sent (a send has no
+    /// time of its own; the last call's may be long past).
     pub(crate) fn sm_after_send(&mut self) {
         let Some(m) = self.sm.as_deref().filter(|m| !m.pending && !m.enabling) else {
             return;
@@ -502,10 +530,17 @@ impl Core {
         let Some(now) = self.now else {
             return;
         };
-        if pending >= m.config.request_after.max(1) {
-            self.sm_request(now);
-        } else if !self.timers.iter().any(|(t, _)| *t == SM_REQUEST) {
-            let at = now + m.config.request_delay;
+        let at = if pending >= m.config.request_after.max(1) {
+            now
+        } else {
+            now + m.config.request_delay
+        };
+        let due = self
+            .timers
+            .iter()
+            .find(|(t, _)| *t == SM_REQUEST)
+            .map(|(_, a)| *a);
+        if due.is_none_or(|d| at < d) {
             self.set_timer(SM_REQUEST, Some(at));
         }
     }
@@ -564,8 +599,18 @@ impl Core {
     }
 
     /// Writes what the host sent while `<enable/>` awaited its answer:
-    /// counted when stream management is in force, plain otherwise.
+    /// counted when stream management is in force, plain otherwise. After
+    /// our close nothing more is written: without a session they come
+    /// back at once as unsent; with one, at the end.
     pub(crate) fn release_held(&mut self, held: Vec<Element>) {
+        if self.sent_close {
+            match &mut self.sm {
+                Some(m) => m.held = held,
+                None if !held.is_empty() => self.emit(Event::Unsent(held)),
+                None => {}
+            }
+            return;
+        }
         for stanza in held {
             // Each was written once already, to check it.
             let _ = self.wire.send(&stanza);
@@ -620,13 +665,17 @@ impl Core {
     pub(crate) fn close(&mut self, now: Instant) {
         if self.error.is_none() && !self.sent_close {
             // XEP-0198 §4: say what we handled before closing, so that the
-            // peer does not send it again elsewhere.
-            if let Some(m) = self.sm.as_deref().filter(|m| !m.pending) {
+            // peer does not send it again elsewhere, and ask the same of
+            // the peer before its close, so that what it handled does not
+            // come back as unsent.
+            if let Some(m) = self.sm.as_deref().filter(|m| !m.pending && !m.enabling) {
                 let a = crate::sm::Nonza::A {
                     h: m.session.ledger().handled(),
                 };
                 let _ = self.wire.send(&a.to_element());
+                let _ = self.wire.send(&crate::sm::Nonza::R.to_element());
             }
+            self.closing = true;
             self.send_close();
             self.set_timer(CLOSE_TIMER, Some(now + CLOSE_GRACE));
         }
@@ -735,11 +784,16 @@ impl Core {
             // A broken connection, or a peer that stopped answering, leaves
             // the session resumable; a closed stream or a stream error
             // ends it (XEP-0198 §5).
-            let broken = match &reason {
-                Some(Error::ConnectionLost) => true,
-                Some(Error::Local(e)) => e.condition == Condition::ConnectionTimeout,
-                _ => false,
-            };
+            // A `connection-timeout` either way says the connection looked
+            // dead, not that the session is over.
+            let broken = !self.closing
+                && match &reason {
+                    Some(Error::ConnectionLost) => true,
+                    Some(Error::Local(e) | Error::Remote(e)) => {
+                        e.condition == Condition::ConnectionTimeout
+                    }
+                    _ => false,
+                };
             if m.pending || (m.resumable && broken) {
                 self.events.push_back(Event::Suspended(Box::new(m.session)));
             } else {
@@ -979,6 +1033,19 @@ impl<R: Role> Connection<R> {
                 {
                     self.core.emit(Event::SeeOtherUri { uri });
                 }
+                // XEP-0198 §4: what we handled, before our close.
+                if !self.core.sent_close
+                    && let Some(m) = self
+                        .core
+                        .sm
+                        .as_deref()
+                        .filter(|m| !m.pending && !m.enabling)
+                {
+                    let a = crate::sm::Nonza::A {
+                        h: m.session.ledger().handled(),
+                    };
+                    let _ = self.core.wire.send(&a.to_element());
+                }
                 // RFC 6120 §4.4, RFC 7395 §3.6: answer a close with ours.
                 self.core.send_close();
                 self.core.finish(None);
@@ -1087,12 +1154,16 @@ impl<R: Role> Connection<R> {
         if let Err(error) = self.role.on_send(&mut self.core, &mut stanza) {
             return Err(Refused { error, stanza });
         }
-        if let Some(m) = self.core.sm.as_deref()
+        if let Some(m) = self.core.sm.as_deref().filter(|m| !m.pending)
             && m.session.ledger().pending() + m.held.len() >= m.session.ledger().max_queue()
         {
             let queued = m.session.ledger().pending() + m.held.len();
-            if let Some(now) = self.core.now {
-                self.core.sm_request(now);
+            // An acknowledgement is asked for at once (by the timer, with
+            // a fresh time).
+            if !m.requested
+                && let Some(now) = self.core.now
+            {
+                self.core.set_timer(SM_REQUEST, Some(now));
             }
             return Err(Refused {
                 error: SendError::Backlog { queued },
@@ -1119,7 +1190,7 @@ impl<R: Role> Connection<R> {
             });
         }
         self.core.stanzas_out += 1;
-        if let Some(m) = &mut self.core.sm {
+        if let Some(m) = self.core.sm.as_deref_mut().filter(|m| !m.pending) {
             if m.enabling {
                 // Held until the server answers <enable/>: a stream that
                 // breaks before has sent nothing that could arrive twice.

@@ -254,7 +254,11 @@ impl Pair {
                     } => {
                         // The one session the harnesses know.
                         let session = xmpp_sansio::c2s::fuzzing::server_session(previd);
-                        if let Err(e) = self.server.resume(*token, session, self.now) {
+                        if let Err(e) = self
+                            .server
+                            .resume(*token, session, self.now)
+                            .map_err(|r| r.error)
+                        {
                             self.server_error.get_or_insert(ended(e));
                         }
                     }

@@ -113,6 +113,9 @@ pub(crate) enum Outcome {
     /// The server could not resume; what it did not acknowledge went to
     /// the host in [`Event::Unsent`], and binding comes next.
     ResumeFailed,
+    /// A stream-management element out of turn, ignored; the answer is
+    /// still awaited.
+    Ignored,
 }
 
 /// The initiating side (a client).
@@ -218,6 +221,11 @@ impl Initiator {
                     cx.core.release_held(m.held);
                 }
                 Some(Ok(Outcome::EnableFailed))
+            }
+            (waiting @ Waiting::Enabled, Nonza::R | Nonza::A { .. }) => {
+                // Not before <enabled/>: ignored.
+                self.waiting = waiting;
+                Some(Ok(Outcome::Ignored))
             }
             (Waiting::Resumed, Nonza::Resumed { h, previd }) => {
                 let Some(mut m) = cx.core.take_managed() else {
